@@ -1,0 +1,160 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Request, RequestHandler } from 'express';
+import passport from 'passport';
+import { BasicStrategy } from 'passport-http';
+import type { Database } from './db';
+import { HttpError } from './errors';
+import { findUserByName } from './users/repository';
+import { verifyAgainstNothing, verifyPassword } from './users/passwords';
+
+export interface AuthenticatedUser {
+  id: number;
+  username: string;
+}
+
+interface CacheEntry {
+  user: AuthenticatedUser;
+  expiresAt: number;
+}
+
+/**
+ * Remembers credentials that passed the slow hash, so the hash runs once per credential change,
+ * not once per request. Keys are an HMAC of user and password under a per-process secret: the
+ * passwords themselves are never held, and a lookup reveals nothing through timing.
+ */
+export class CredentialCache {
+  private readonly secret = randomBytes(32);
+  private readonly entries = new Map<string, CacheEntry>();
+  private enabled = true;
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private key(username: string, password: string): string {
+    return createHmac('sha256', this.secret).update(username).update('\0').update(password).digest('base64');
+  }
+
+  get(username: string, password: string): AuthenticatedUser | undefined {
+    if (!this.enabled) return undefined;
+    const key = this.key(username, password);
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.user;
+  }
+
+  set(username: string, password: string, user: AuthenticatedUser): void {
+    if (!this.enabled || this.ttlMs <= 0 || this.maxEntries <= 0) return;
+    const key = this.key(username, password);
+    this.entries.delete(key);
+    this.entries.set(key, { user, expiresAt: this.now() + this.ttlMs });
+    // A Map iterates in insertion order: the first key is the oldest entry.
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+  }
+
+  /** Drops every entry of this user (password changed, user removed). */
+  invalidateUser(username: string): void {
+    for (const [key, entry] of this.entries) if (entry.user.username === username) this.entries.delete(key);
+  }
+
+  /**
+   * While changes to users cannot be heard (the listener is down), nothing is cached, so a
+   * changed password never keeps working for the length of the TTL.
+   */
+  setEnabled(enabled: boolean): void {
+    this.enabled = enabled;
+    if (!enabled) this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+export type Credentials = { username: string; password: string };
+
+/**
+ * RFC 7617: the user-id ends at the first colon and the password is everything after it, colons
+ * included, in UTF-8. passport-http 0.3 splits on every colon and cuts such passwords short.
+ */
+export function parseBasicAuthorization(header: string | undefined): Credentials | 'absent' | 'malformed' {
+  if (!header) return 'absent';
+  const match = /^Basic[ ]+([A-Za-z0-9+/]+={0,2})[ ]*$/i.exec(header);
+  if (!match?.[1]) return /^Basic(\s|$)/i.test(header) ? 'malformed' : 'absent';
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return 'malformed';
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+type Verify = (username: string, password: string) => Promise<AuthenticatedUser | undefined>;
+
+export function createVerifier(db: Database, cache: CredentialCache): Verify {
+  return async (username, password) => {
+    const cached = cache.get(username, password);
+    if (cached) return cached;
+    const user = await findUserByName(db, username);
+    const valid = user ? await verifyPassword(password, user.password_hash) : await verifyAgainstNothing(password);
+    if (!user || !valid) return undefined;
+    const authenticated = { id: user.id, username: user.username };
+    cache.set(username, password, authenticated);
+    return authenticated;
+  };
+}
+
+const realm = 'starter';
+
+/** passport-http's strategy (name, challenge) with an RFC 7617 reading of the header. */
+class BasicAuthStrategy extends BasicStrategy {
+  // Set on each request by passport (passport.Strategy's augmented API, missing from the typings).
+  declare fail: (challenge: string | number, status?: number) => void;
+  declare success: (user: AuthenticatedUser) => void;
+  declare error: (error: Error) => void;
+
+  constructor(private readonly verify: Verify) {
+    super({ realm }, () => undefined);
+  }
+
+  override authenticate(req: Request): void {
+    const credentials = parseBasicAuthorization(req.headers.authorization);
+    if (credentials === 'absent') return this.fail(`Basic realm="${realm}", charset="UTF-8"`, 401);
+    if (credentials === 'malformed') return this.fail(400);
+    this.verify(credentials.username, credentials.password).then(
+      (user) => (user ? this.success(user) : this.fail(`Basic realm="${realm}", charset="UTF-8"`, 401)),
+      (error: unknown) => this.error(error as Error),
+    );
+  }
+}
+
+/** Basic auth through passport; failures answer in the API's JSON error shape. */
+export function basicAuth(verify: Verify): RequestHandler {
+  const authenticator = new passport.Passport();
+  authenticator.use('basic', new BasicAuthStrategy(verify));
+  return (req, res, next) => {
+    authenticator.authenticate(
+      'basic',
+      { session: false },
+      (error: unknown, user: AuthenticatedUser | false, challenge: unknown, status: unknown) => {
+        if (error) return next(error);
+        if (user) {
+          req.user = user;
+          return next();
+        }
+        if (status === 400 || challenge === 400) {
+          return next(new HttpError(400, 'the Authorization header is not valid Basic credentials'));
+        }
+        const message = req.headers.authorization ? 'invalid username or password' : 'authentication required';
+        next(new HttpError(401, message, { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` }));
+      },
+    )(req, res, next);
+  };
+}

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const projectRoot = path.resolve(__dirname, '../../..');
+
+// Express's 'trust proxy' accepts a boolean, a hop count, or a list of addresses/subnets.
+const trustProxy = z
+  .string()
+  .trim()
+  .transform((value): boolean | number | string[] => {
+    if (/^(true|yes)$/i.test(value)) return true;
+    if (/^(false|no)$/i.test(value)) return false;
+    if (/^\d+$/.test(value)) return Number(value);
+    return value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  });
+
+const boolean = z
+  .string()
+  .trim()
+  .regex(/^(true|false|yes|no|1|0)$/i, 'expected true or false')
+  .transform((value) => /^(true|yes|1)$/i.test(value));
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((value) => /^postgres(ql)?:\/\//.test(value) && URL.canParse(value), 'expected a postgres:// URL');
+
+const schema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(5000),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, message: 'expected an http(s) URL such as https://api.example.com' })
+    .transform((value) => value.replace(/\/+$/, ''))
+    .optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: trustProxy.default(false),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+  DB_WAIT_SECONDS: z.coerce.number().min(0).max(3600).default(60),
+  BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'expected a size such as 100kb').default('100kb'),
+  AUTH_CACHE_TTL: z.coerce.number().min(0).max(3600).default(60),
+  AUTH_CACHE_MAX: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  ADMIN_USERNAME: z.string().trim().min(1).max(100).default('admin'),
+  ADMIN_PASSWORD: z.string().min(1).default('admin'),
+  SEED_SAMPLE_DATA: boolean.default(true),
+  EMBEDDED_PG_DIR: z.string().min(1).default(path.join(projectRoot, '.data', 'postgres')),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(0).max(600).default(10),
+});
+
+export type Config = Readonly<z.infer<typeof schema>>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+// Secrets may come from files, as the official postgres image allows (Docker/Kubernetes secrets).
+const fileVariables = ['DATABASE_URL', 'ADMIN_PASSWORD'] as const;
+
+function resolveFileVariables(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const resolved: Record<string, string | undefined> = { ...env };
+  for (const name of fileVariables) {
+    const file = env[`${name}_FILE`];
+    if (!file) continue;
+    if (env[name]) throw new ConfigError(`${name} and ${name}_FILE are both set: set only one`);
+    try {
+      resolved[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError(`${name}_FILE: cannot read ${file}: ${(error as Error).message}`);
+    }
+  }
+  // An empty variable means "not set", as in a .env file with `PUBLIC_URL=`.
+  for (const [name, value] of Object.entries(resolved)) if (value === '') delete resolved[name];
+  return resolved;
+}
+
+/** Reads and validates the environment once; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = schema.safeParse(resolveFileVariables(env));
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return Object.freeze(result.data);
+}

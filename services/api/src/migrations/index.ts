@@ -1,0 +1,22 @@
+import type { Knex } from 'knex';
+import * as initial from './20261125000000_initial';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+// Listed in code rather than read from a folder, so the same list runs from ts-jest and from dist/.
+const migrations: Record<string, Migration> = {
+  '20261125000000_initial': initial,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const migration = migrations[name];
+    if (!migration) throw new Error(`unknown migration ${name}`);
+    return migration;
+  },
+};

@@ -1,0 +1,76 @@
+import { Router, type Request, type RequestHandler } from 'express';
+import type { Database } from '../db';
+import { HttpError, methodNotAllowed } from '../errors';
+import { baseUrl, etagOf, ifMatchPasses, linkHeader, pageMeta } from '../http';
+import type { PxcodeRow } from './repository';
+import { createBody, listQuery, patchBody, replaceBody } from './schema';
+import * as service from './service';
+
+export interface PxcodeRoutesOptions {
+  db: Database;
+  publicUrl: string | undefined;
+}
+
+const requireJson: RequestHandler = (req, _res, next) => {
+  // req.is() is false for a body of another type, null for no body (zod then names the fields).
+  if (req.is(['application/json', 'application/*+json']) === false) {
+    throw new HttpError(415, `Content-Type must be application/json, not '${req.get('content-type') ?? 'none'}'`);
+  }
+  next();
+};
+
+export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
+  const router = Router();
+
+  const collectionUrl = (req: Request) => `${baseUrl(req, publicUrl)}${req.baseUrl}/`;
+
+  // Keys in the seed's order.
+  const represent = (req: Request, row: PxcodeRow) => ({
+    procedure: row.procedure,
+    pxcode: row.pxcode,
+    url: `${collectionUrl(req)}${encodeURIComponent(row.pxcode)}`,
+  });
+
+  // The ETag a GET of this item sends right now: If-Match compares against it.
+  const ifMatch = (req: Request) => (current: PxcodeRow) => {
+    if (!ifMatchPasses(req.get('if-match'), etagOf(represent(req, current)))) {
+      throw new HttpError(412, `pxcode '${current.pxcode}' has changed since it was read (If-Match); GET it again`);
+    }
+  };
+
+  router
+    .route('/')
+    .get(async (req, res) => {
+      const query = listQuery.parse(req.query);
+      const { rows, total } = await service.listPage(db, query.page, query.per_page);
+      const meta = pageMeta(collectionUrl(req), query.page, query.per_page, total);
+      res.set('Link', linkHeader(meta)).json({ items: rows.map((row) => represent(req, row)), meta });
+    })
+    .post(requireJson, async (req, res) => {
+      const item = await service.create(db, createBody.parse(req.body));
+      const body = represent(req, item);
+      res.status(201).location(body.url).json(body);
+    })
+    .all(methodNotAllowed(['GET', 'HEAD', 'POST']));
+
+  router
+    .route('/:pxcode')
+    .get(async (req, res) => {
+      res.json(represent(req, await service.get(db, req.params.pxcode)));
+    })
+    .put(requireJson, async (req, res) => {
+      const changes = replaceBody.parse(req.body);
+      res.json(represent(req, await service.update(db, req.params.pxcode, changes, ifMatch(req))));
+    })
+    .patch(requireJson, async (req, res) => {
+      const changes = patchBody.parse(req.body);
+      res.json(represent(req, await service.update(db, req.params.pxcode, changes, ifMatch(req))));
+    })
+    .delete(async (req, res) => {
+      await service.remove(db, req.params.pxcode, ifMatch(req));
+      res.status(204).end();
+    })
+    .all(methodNotAllowed(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE']));
+
+  return router;
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+const required = (expected: string) => (issue: { input: unknown }) =>
+  issue.input === undefined ? 'is required' : `must be ${expected}`;
+
+// Procedure codes live in URLs, so they keep to characters that need no escaping there:
+// MS-DRG "039", ICD-10-PCS "0016070", ICD-9 "39.95", CPT "99213".
+export const pxcodeSchema = z
+  .string({ error: required('a string') })
+  .regex(/^[A-Za-z0-9._-]{1,10}$/, 'must be 1 to 10 letters, digits, dots, dashes or underscores');
+
+export const procedureSchema = z
+  .string({ error: required('a string') })
+  .trim()
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters');
+
+export const createBody = z.strictObject({ pxcode: pxcodeSchema, procedure: procedureSchema }, {
+  error: (issue) => (issue.input === undefined ? 'a JSON object is required' : 'must be a JSON object'),
+});
+
+// The code is the item's identity: PUT and PATCH may repeat it but never change it.
+export const replaceBody = createBody.extend({ pxcode: pxcodeSchema.optional() });
+export const patchBody = replaceBody.partial();
+
+export type NewPxcode = z.infer<typeof createBody>;
+export type PxcodeChanges = Partial<NewPxcode>;
+
+const positiveInteger = z
+  .string({ error: 'must be a single positive whole number' })
+  .regex(/^[0-9]{1,15}$/, 'must be a positive whole number')
+  .transform(Number)
+  .refine((n) => n >= 1, 'must be a positive whole number');
+
+export const maxPerPage = 100;
+
+export const listQuery = z.object({
+  page: positiveInteger.default(1),
+  // As in the seed, a larger per_page is capped rather than refused.
+  per_page: positiveInteger.default(maxPerPage).transform((n) => Math.min(n, maxPerPage)),
+});

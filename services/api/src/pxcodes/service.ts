@@ -1,0 +1,78 @@
+import type { Database } from '../db';
+import { HttpError } from '../errors';
+import * as repository from './repository';
+import type { PxcodeRow } from './repository';
+import type { NewPxcode, PxcodeChanges } from './schema';
+
+export interface Page {
+  rows: PxcodeRow[];
+  total: number;
+}
+
+/** The page, or 404 past the last page (an empty collection still has page 1). */
+export async function listPage(db: Database, page: number, perPage: number): Promise<Page> {
+  const total = await repository.countAll(db);
+  const lastPage = Math.max(Math.ceil(total / perPage), 1);
+  if (page > lastPage) {
+    throw new HttpError(404, `page ${page} is past the last page (${lastPage}) at per_page=${perPage}`);
+  }
+  return { rows: await repository.findPage(db, perPage, (page - 1) * perPage), total };
+}
+
+function notFound(pxcode: string): HttpError {
+  return new HttpError(404, `pxcode '${pxcode}' was not found`);
+}
+
+export async function get(db: Database, pxcode: string): Promise<PxcodeRow> {
+  const row = await repository.findByCode(db, pxcode);
+  if (!row) throw notFound(pxcode);
+  return row;
+}
+
+export async function create(db: Database, item: NewPxcode): Promise<PxcodeRow> {
+  try {
+    return await repository.insert(db, item);
+  } catch (error) {
+    if ((error as { code?: string }).code === '23505') {
+      throw new HttpError(409, `pxcode '${item.pxcode}' already exists`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Checks a precondition against the current row and writes, under a row lock, so that two
+ * clients holding the same ETag cannot both succeed (no lost update).
+ */
+export type Precondition = (current: PxcodeRow) => void;
+
+function checkIdentity(pxcode: string, changes: PxcodeChanges): void {
+  if (changes.pxcode !== undefined && changes.pxcode !== pxcode) {
+    throw new HttpError(400, `pxcode: must match the URL ('${pxcode}'); to rename, create the new code and delete the old`);
+  }
+}
+
+export async function update(
+  db: Database,
+  pxcode: string,
+  changes: PxcodeChanges,
+  precondition: Precondition,
+): Promise<PxcodeRow> {
+  checkIdentity(pxcode, changes);
+  return db.transaction(async (trx) => {
+    const current = await repository.findByCodeForUpdate(trx, pxcode);
+    if (!current) throw notFound(pxcode);
+    precondition(current);
+    if (changes.procedure === undefined) return current;
+    return (await repository.update(trx, pxcode, { procedure: changes.procedure })) as PxcodeRow;
+  });
+}
+
+export async function remove(db: Database, pxcode: string, precondition: Precondition): Promise<void> {
+  await db.transaction(async (trx) => {
+    const current = await repository.findByCodeForUpdate(trx, pxcode);
+    if (!current) throw notFound(pxcode);
+    precondition(current);
+    await repository.remove(trx, pxcode);
+  });
+}

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import type { Database } from './db';
+import { importFile } from './pxcodes/importer';
+import { isEmpty } from './pxcodes/repository';
+import { countUsers, createUser } from './users/repository';
+
+/** The 100 MS-DRG codes and titles the seed loads, in the seed's INSERT format. */
+export const sampleDataFile = path.resolve(__dirname, '../data/starter_pxcodes.sql');
+
+// Any fixed number: it only has to be the same in every process that seeds.
+const seedLockId = 0x5eed;
+
+export interface SeedResult {
+  adminCreated: boolean;
+  sampleRows: number;
+}
+
+/** Loads the sample data, only into an empty table. Returns the number of rows loaded. */
+export async function seedSampleData(db: Database): Promise<number> {
+  return db.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(?)', [seedLockId]);
+    if (!(await isEmpty(trx))) return 0;
+    return (await importFile(trx, sampleDataFile)).rows;
+  });
+}
+
+/**
+ * First start of a new database: create the admin user and, unless told not to, the sample data.
+ * A database that has users was set up before (or reset on purpose), so it is left as it is:
+ * restarting never reloads codes a user deleted.
+ */
+export async function seedNewDatabase(
+  db: Database,
+  admin: { username: string; password: string },
+  withSampleData: boolean,
+): Promise<SeedResult> {
+  return db.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(?)', [seedLockId]);
+    if ((await countUsers(trx)) > 0) return { adminCreated: false, sampleRows: 0 };
+    await createUser(trx, admin.username, admin.password);
+    const sampleRows = withSampleData && (await isEmpty(trx)) ? (await importFile(trx, sampleDataFile)).rows : 0;
+    return { adminCreated: true, sampleRows };
+  });
+}

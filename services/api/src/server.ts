@@ -1,0 +1,113 @@
+import type { Server } from 'node:http';
+import { buildApp, apiPrefix } from './app';
+import { CredentialCache } from './auth';
+import { loadConfig, type Config } from './config';
+import { createDatabase, migrate, waitForDatabase, type Database } from './db';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded';
+import { createLogger, type Logger } from './logger';
+import { seedNewDatabase } from './seed';
+import { listenForUserChanges } from './userChanges';
+
+export interface DatabaseConnection {
+  db: Database;
+  url: string;
+  close(): Promise<void>;
+}
+
+/** DATABASE_URL when given, else the embedded PostgreSQL; waits until it answers. */
+export async function connectDatabase(config: Config, logger: Logger): Promise<DatabaseConnection> {
+  let embedded: EmbeddedDatabase | undefined;
+  let url = config.DATABASE_URL;
+  if (!url) {
+    embedded = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR, config.EMBEDDED_PG_PORT, logger);
+    url = embedded.url;
+    logger.info({ dir: config.EMBEDDED_PG_DIR, port: config.EMBEDDED_PG_PORT }, 'embedded PostgreSQL running');
+  }
+  const db = createDatabase(url, config.DB_POOL_MAX);
+  try {
+    await waitForDatabase(db, config.DB_WAIT_SECONDS, logger);
+  } catch (error) {
+    await db.destroy();
+    await embedded?.stop();
+    throw error;
+  }
+  return {
+    db,
+    url,
+    async close() {
+      await db.destroy();
+      await embedded?.stop();
+    },
+  };
+}
+
+/** Start-up: config -> database -> migrate -> seed a new database -> listen; SIGTERM drains and exits 0. */
+export async function serve(config: Config = loadConfig(), logger: Logger = createLogger(config.LOG_LEVEL)): Promise<void> {
+  const connection = await connectDatabase(config, logger);
+  const { db } = connection;
+  const applied = await migrate(db);
+  if (applied.length) logger.info({ migrations: applied }, 'migrated the database');
+  const seeded = await seedNewDatabase(
+    db,
+    { username: config.ADMIN_USERNAME, password: config.ADMIN_PASSWORD },
+    config.SEED_SAMPLE_DATA,
+  );
+  if (seeded.adminCreated) {
+    logger.info({ username: config.ADMIN_USERNAME, sampleRows: seeded.sampleRows }, 'new database: created the admin user');
+    if (config.ADMIN_PASSWORD === 'admin') {
+      logger.warn('the admin password is the demo default "admin": for local use only; set ADMIN_PASSWORD');
+    }
+  }
+
+  const credentialCache = new CredentialCache(config.AUTH_CACHE_TTL * 1000, config.AUTH_CACHE_MAX);
+  const userChanges = listenForUserChanges(connection.url, credentialCache, logger);
+  const app = buildApp({
+    db,
+    logger,
+    credentialCache,
+    publicUrl: config.PUBLIC_URL,
+    trustProxy: config.TRUST_PROXY,
+    bodyLimit: config.BODY_LIMIT,
+  });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(config.PORT, config.HOST, (error?: Error) => (error ? reject(error) : resolve(listening)));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const url = config.PUBLIC_URL ?? `http://localhost:${port}`;
+  logger.info({ url, port }, 'listening');
+  const credentials = `${config.ADMIN_USERNAME}:${config.ADMIN_PASSWORD === 'admin' ? 'admin' : 'PASSWORD'}`;
+  process.stderr.write(
+    `\nstarter API at ${url}${apiPrefix}/pxcodes/\n` +
+      `  curl -u ${credentials} ${url}${apiPrefix}/pxcodes/\n` +
+      `  http --auth ${credentials} GET ${url}${apiPrefix}/pxcodes/\n\n`,
+  );
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: finishing in-flight requests');
+    // Past the deadline, connections still open are cut so the process always ends.
+    const deadline = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
+    deadline.unref();
+    server.close(async () => {
+      clearTimeout(deadline);
+      await userChanges.stop();
+      await connection.close();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+if (require.main === module) {
+  serve().catch((error: unknown) => {
+    process.stderr.write(`starter: cannot start: ${(error as Error).message}\n`);
+    process.exit(1);
+  });
+}
