@@ -3,7 +3,8 @@ import etag from 'etag';
 
 /** The absolute base of every link: PUBLIC_URL when set, else the request's own origin. */
 export function baseUrl(req: Request, publicUrl: string | undefined): string {
-  return publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  // req.host honours X-Forwarded-Host only when 'trust proxy' allows it.
+  return publicUrl ?? `${req.protocol}://${req.host ?? 'localhost'}`;
 }
 
 export interface PageMeta {

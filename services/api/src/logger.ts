@@ -22,8 +22,12 @@ function prettyTransport(): pino.TransportSingleOptions | undefined {
   }
 }
 
-/** JSON lines to stdout (or another file descriptor: the CLI logs to stderr, its results go to stdout). */
-export function createLogger(level: string, options: { fd?: 1 | 2 } = {}): Logger {
+/**
+ * JSON lines to stdout, or to another file descriptor (the CLI logs to stderr, its results go to
+ * stdout), or to a stream (tests read what was logged).
+ */
+export function createLogger(level: string, options: { fd?: 1 | 2; stream?: pino.DestinationStream } = {}): Logger {
+  if (options.stream) return pino({ level, redact }, options.stream);
   const fd = options.fd ?? 1;
   const transport = fd === 1 ? prettyTransport() : undefined;
   if (transport) return pino({ level, redact, transport });

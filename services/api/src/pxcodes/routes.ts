@@ -13,7 +13,8 @@ export interface PxcodeRoutesOptions {
 
 const requireJson: RequestHandler = (req, _res, next) => {
   // req.is() is false for a body of another type, null for no body (zod then names the fields).
-  if (req.is(['application/json', 'application/*+json']) === false) {
+  const empty = req.headers['content-length'] === '0' && !req.headers['transfer-encoding'];
+  if (!empty && req.is(['application/json', 'application/*+json']) === false) {
     throw new HttpError(415, `Content-Type must be application/json, not '${req.get('content-type') ?? 'none'}'`);
   }
   next();

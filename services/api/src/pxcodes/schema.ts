@@ -15,9 +15,15 @@ export const procedureSchema = z
   .min(1, 'must not be empty')
   .max(255, 'must be at most 255 characters');
 
-export const createBody = z.strictObject({ pxcode: pxcodeSchema, procedure: procedureSchema }, {
-  error: (issue) => (issue.input === undefined ? 'a JSON object is required' : 'must be a JSON object'),
-});
+export const createBody = z.strictObject(
+  { pxcode: pxcodeSchema, procedure: procedureSchema },
+  {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') return `unknown field ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+      return issue.input === undefined ? 'a JSON object is required' : 'must be a JSON object';
+    },
+  },
+);
 
 // The code is the item's identity: PUT and PATCH may repeat it but never change it.
 export const replaceBody = createBody.extend({ pxcode: pxcodeSchema.optional() });

@@ -1,0 +1,63 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createServer } from 'node:net';
+import { startEmbeddedPostgres } from '../src/embedded';
+import { createLogger } from '../src/logger';
+
+/**
+ * One PostgreSQL server for the whole run, from the first of: TEST_DATABASE_URL; testcontainers
+ * when a Docker engine answers; the embedded PostgreSQL. Each test file then creates its own
+ * database on it (see helpers.ts), so files never see each other's rows.
+ */
+export default async function globalSetup(): Promise<void> {
+  if (process.env.TEST_DATABASE_URL) {
+    process.env.STARTER_TEST_SERVER_URL = process.env.TEST_DATABASE_URL;
+    console.log(`\ntests use TEST_DATABASE_URL`);
+    return;
+  }
+  if (process.env.TEST_USE_DOCKER !== 'false' && (await dockerAnswers())) {
+    const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+    process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+    const image = process.env.TEST_POSTGRES_IMAGE ?? 'postgres:17-trixie';
+    const container = await new PostgreSqlContainer(image).start();
+    globalThis.stopTestDatabase = async () => void (await container.stop());
+    process.env.STARTER_TEST_SERVER_URL = container.getConnectionUri();
+    console.log(`\ntests use a testcontainers PostgreSQL (${image})`);
+    return;
+  }
+  // The cluster runs as the user postgres when we are root: its folder must be reachable by it.
+  const dir = await mkdtemp(path.join(tmpdir(), 'starter-test-'));
+  await chmod(dir, 0o755);
+  const embedded = await startEmbeddedPostgres(path.join(dir, 'pg'), await freePort(), createLogger('silent'));
+  globalThis.stopTestDatabase = async () => {
+    await embedded.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  process.env.STARTER_TEST_SERVER_URL = embedded.url;
+  console.log(`\ntests use an embedded PostgreSQL`);
+}
+
+async function dockerAnswers(): Promise<boolean> {
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+declare global {
+  var stopTestDatabase: (() => Promise<void>) | undefined;
+}

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { Client } from 'pg';
+import { buildApp, type AppDeps } from '../src/app';
+import { CredentialCache } from '../src/auth';
+import { createDatabase, migrate, type Database } from '../src/db';
+import { createLogger } from '../src/logger';
+import { createUser } from '../src/users/repository';
+
+export function serverUrl(): string {
+  const url = process.env.STARTER_TEST_SERVER_URL;
+  if (!url) throw new Error('STARTER_TEST_SERVER_URL is not set: run the tests through jest (globalSetup)');
+  return url;
+}
+
+export interface TestDatabase {
+  db: Database;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A new, empty database on the test server, so a test file owns every row it sees. */
+export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
+  const name = `starter_test_${randomBytes(6).toString('hex')}`;
+  const admin = new Client({ connectionString: serverUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl());
+  url.pathname = `/${name}`;
+  const db = createDatabase(url.toString(), 5);
+  if (options.migrated !== false) await migrate(db);
+  return {
+    db,
+    url: url.toString(),
+    async drop() {
+      await db.destroy();
+      const client = new Client({ connectionString: serverUrl() });
+      await client.connect();
+      try {
+        await client.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** Collects pino's JSON lines, to check what was (and was not) logged. */
+export class LogCapture extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly raw: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+      this.raw.push(line);
+      this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    done();
+  }
+}
+
+export const user = { username: 'tester', password: 'correct horse battery staple' };
+
+export interface TestApp {
+  app: ReturnType<typeof buildApp>;
+  logs: LogCapture;
+  credentialCache: CredentialCache;
+}
+
+export function buildTestApp(db: Database, overrides: Partial<AppDeps> = {}): TestApp {
+  const logs = new LogCapture();
+  const credentialCache = new CredentialCache(60_000, 1000);
+  const app = buildApp({ db, logger: createLogger('info', { stream: logs }), credentialCache, ...overrides });
+  return { app, logs, credentialCache };
+}
+
+export async function addTestUser(db: Database, username = user.username, password = user.password): Promise<void> {
+  await createUser(db, username, password);
+}
+
+let counter = 0;
+/** A pxcode no other test in this file uses. */
+export function uniqueCode(): string {
+  counter += 1;
+  return `T${process.pid % 1000}-${counter}`.slice(0, 10);
+}

@@ -1,0 +1,325 @@
+import request from 'supertest';
+import { addTestUser, buildTestApp, createTestDatabase, uniqueCode, user, type TestDatabase } from './helpers';
+
+let database: TestDatabase;
+let app: ReturnType<typeof buildTestApp>['app'];
+const auth = [user.username, user.password] as const;
+const origin = 'http://localhost:5000';
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await addTestUser(database.db);
+  ({ app } = buildTestApp(database.db, { publicUrl: origin, bodyLimit: '1kb' }));
+});
+
+afterAll(() => database.drop());
+
+const api = () => request(app);
+async function created(procedure = 'A PROCEDURE'): Promise<string> {
+  const pxcode = uniqueCode();
+  const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode, procedure });
+  expect(res.status).toBe(201);
+  return pxcode;
+}
+const itemUrl = (pxcode: string) => `${origin}/api/v1.0/pxcodes/${pxcode}`;
+
+describe('POST /api/v1.0/pxcodes/', () => {
+  test('when the body is valid, then 201 with the item and its absolute Location', async () => {
+    const pxcode = uniqueCode();
+    const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode, procedure: '  HEART TRANSPLANT  ' });
+    expect(res.status).toBe(201);
+    expect(res.headers.location).toBe(itemUrl(pxcode));
+    expect(res.body).toEqual({ procedure: 'HEART TRANSPLANT', pxcode, url: itemUrl(pxcode) });
+    const read = await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth);
+    expect(read.body).toEqual(res.body);
+  });
+
+  test('when posted without the trailing slash, then it is created the same way', async () => {
+    const pxcode = uniqueCode();
+    const res = await api().post('/api/v1.0/pxcodes').auth(...auth).send({ pxcode, procedure: 'X' });
+    expect(res.status).toBe(201);
+  });
+
+  test('when the code exists, then 409 names it', async () => {
+    const pxcode = await created();
+    const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode, procedure: 'AGAIN' });
+    expect(res.status).toBe(409);
+    expect(res.body).toEqual({ status: 409, error: 'Conflict', message: `pxcode '${pxcode}' already exists` });
+  });
+
+  test('when two clients post the same new code at once, then one gets 201 and the other 409', async () => {
+    const pxcode = uniqueCode();
+    const post = () => api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode, procedure: 'RACE' });
+    const statuses = (await Promise.all([post(), post(), post()])).map((res) => res.status).sort();
+    expect(statuses).toEqual([201, 409, 409]);
+  });
+
+  test.each([
+    [{}, 'pxcode: is required; procedure: is required'],
+    [{ pxcode: 'A1' }, 'procedure: is required'],
+    [{ procedure: 'X' }, 'pxcode: is required'],
+    [{ pxcode: 39, procedure: 'X' }, 'pxcode: must be a string'],
+    [{ pxcode: '', procedure: 'X' }, 'pxcode: must be 1 to 10 letters, digits, dots, dashes or underscores'],
+    [{ pxcode: 'ELEVENCHARS', procedure: 'X' }, 'pxcode: must be 1 to 10 letters, digits, dots, dashes or underscores'],
+    [{ pxcode: 'a/b', procedure: 'X' }, 'pxcode: must be 1 to 10 letters, digits, dots, dashes or underscores'],
+    [{ pxcode: 'A1', procedure: '   ' }, 'procedure: must not be empty'],
+    [{ pxcode: 'A1', procedure: null }, 'procedure: must be a string'],
+    [{ pxcode: 'A1', procedure: 'x'.repeat(256) }, 'procedure: must be at most 255 characters'],
+    [{ pxcode: 'A1', procedure: 'X', extra: 1 }, 'body: unknown field "extra"'],
+    [['A1', 'X'], 'body: must be a JSON object'],
+  ])('when the body is %j, then 400 names each field', async (body, message) => {
+    const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).send(body as object);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ status: 400, error: 'Bad Request', message });
+  });
+
+  test('when there is no body at all, then 400 says a JSON object is required', async () => {
+    const res = await api().post('/api/v1.0/pxcodes/').auth(...auth);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: 'body: a JSON object is required' });
+  });
+
+  test('when the JSON is malformed, then 400 in the JSON error shape', async () => {
+    const res = await api()
+      .post('/api/v1.0/pxcodes/')
+      .auth(...auth)
+      .set('Content-Type', 'application/json')
+      .send('{"pxcode": "A1", ');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: 'the request body is not valid JSON' });
+  });
+
+  test('when the body is not JSON, then 415', async () => {
+    const res = await api()
+      .post('/api/v1.0/pxcodes/')
+      .auth(...auth)
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .send('pxcode=A1&procedure=X');
+    expect(res.status).toBe(415);
+    expect(res.body).toEqual({
+      status: 415,
+      error: 'Unsupported Media Type',
+      message: "Content-Type must be application/json, not 'application/x-www-form-urlencoded'",
+    });
+  });
+
+  test('when the body is larger than the limit, then 413', async () => {
+    const res = await api()
+      .post('/api/v1.0/pxcodes/')
+      .auth(...auth)
+      .send({ pxcode: 'BIG', procedure: 'x'.repeat(2000) });
+    expect(res.status).toBe(413);
+    expect(res.body).toEqual({ status: 413, error: 'Payload Too Large', message: 'the request body is too large' });
+  });
+});
+
+describe('GET /api/v1.0/pxcodes/:pxcode', () => {
+  test('when the code exists, then the item with a strong ETag', async () => {
+    const pxcode = await created('KIDNEY TRANSPLANT');
+    const res = await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ procedure: 'KIDNEY TRANSPLANT', pxcode, url: itemUrl(pxcode) });
+    expect(res.headers.etag).toMatch(/^"[^"]+"$/);
+  });
+
+  test('when the code is unknown, then 404 in the JSON error shape (the seed crashed here)', async () => {
+    const res = await api().get('/api/v1.0/pxcodes/NOPE').auth(...auth);
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({ status: 404, error: 'Not Found', message: "pxcode 'NOPE' was not found" });
+  });
+
+  test('when the code is longer than any code can be, then 404 too', async () => {
+    const res = await api().get(`/api/v1.0/pxcodes/${'9'.repeat(50)}`).auth(...auth);
+    expect(res.status).toBe(404);
+  });
+
+  test('when If-None-Match holds the current ETag, then 304', async () => {
+    const pxcode = await created();
+    const first = await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth);
+    const again = await api()
+      .get(`/api/v1.0/pxcodes/${pxcode}`)
+      .auth(...auth)
+      .set('If-None-Match', first.headers.etag as string);
+    expect(again.status).toBe(304);
+  });
+
+  test('when HEAD is used, then the headers of GET without a body', async () => {
+    const pxcode = await created();
+    const res = await api().head(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth);
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).toMatch(/^"/);
+    expect(res.text).toBeUndefined();
+  });
+});
+
+describe('PUT /api/v1.0/pxcodes/:pxcode', () => {
+  test('when replacing, then 200 with the new item', async () => {
+    const pxcode = await created('OLD');
+    const res = await api().put(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).send({ pxcode, procedure: 'NEW' });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ procedure: 'NEW', pxcode, url: itemUrl(pxcode) });
+    const read = await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth);
+    expect(read.body.procedure).toBe('NEW');
+  });
+
+  test('when the body leaves out pxcode, then the URL names it', async () => {
+    const pxcode = await created('OLD');
+    const res = await api().put(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).send({ procedure: 'NEWER' });
+    expect(res.status).toBe(200);
+    expect(res.body.procedure).toBe('NEWER');
+  });
+
+  test('when procedure is missing, then 400 (PUT replaces the whole item)', async () => {
+    const pxcode = await created();
+    const res = await api().put(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).send({ pxcode });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('procedure: is required');
+  });
+
+  test('when the body names another pxcode, then 400 explains that codes are not renamed', async () => {
+    const pxcode = await created();
+    const res = await api().put(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).send({ pxcode: 'OTHER', procedure: 'X' });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe(
+      `pxcode: must match the URL ('${pxcode}'); to rename, create the new code and delete the old`,
+    );
+  });
+
+  test('when the code is unknown, then 404', async () => {
+    const res = await api().put('/api/v1.0/pxcodes/NOPE').auth(...auth).send({ procedure: 'X' });
+    expect(res.status).toBe(404);
+    expect(res.body.message).toBe("pxcode 'NOPE' was not found");
+  });
+
+  test('when If-Match holds the current ETag, then the update goes through', async () => {
+    const pxcode = await created('V1');
+    const read = await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth);
+    const res = await api()
+      .put(`/api/v1.0/pxcodes/${pxcode}`)
+      .auth(...auth)
+      .set('If-Match', read.headers.etag as string)
+      .send({ procedure: 'V2' });
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).not.toBe(read.headers.etag);
+  });
+
+  test('when another client changed the item since it was read, then 412 and nothing is lost', async () => {
+    const pxcode = await created('V1');
+    const read = await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth);
+    const etag = read.headers.etag as string;
+    const first = await api().put(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).set('If-Match', etag).send({ procedure: 'FIRST' });
+    const second = await api().put(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).set('If-Match', etag).send({ procedure: 'SECOND' });
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(412);
+    expect(second.body).toEqual({
+      status: 412,
+      error: 'Precondition Failed',
+      message: `pxcode '${pxcode}' has changed since it was read (If-Match); GET it again`,
+    });
+    const now = await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth);
+    expect(now.body.procedure).toBe('FIRST');
+  });
+
+  test('when two clients update with the same ETag at once, then exactly one wins', async () => {
+    const pxcode = await created('V1');
+    const etag = (await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth)).headers.etag as string;
+    const put = (procedure: string) =>
+      api().put(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).set('If-Match', etag).send({ procedure });
+    const results = await Promise.all([put('A'), put('B'), put('C')]);
+    expect(results.map((res) => res.status).sort()).toEqual([200, 412, 412]);
+    const winner = results.find((res) => res.status === 200)!.body.procedure;
+    expect((await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth)).body.procedure).toBe(winner);
+  });
+
+  test('when If-Match is a weak or unknown tag, then 412; when it is *, then it passes', async () => {
+    const pxcode = await created('V1');
+    const etag = (await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth)).headers.etag as string;
+    const put = (ifMatch: string) =>
+      api().put(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).set('If-Match', ifMatch).send({ procedure: 'V1' });
+    expect((await put(`W/${etag}`)).status).toBe(412);
+    expect((await put('"nope"')).status).toBe(412);
+    expect((await put(`"nope", ${etag}`)).status).toBe(200);
+    expect((await put('*')).status).toBe(200);
+  });
+});
+
+describe('PATCH /api/v1.0/pxcodes/:pxcode', () => {
+  test('when patching procedure, then only it changes', async () => {
+    const pxcode = await created('BEFORE');
+    const res = await api()
+      .patch(`/api/v1.0/pxcodes/${pxcode}`)
+      .auth(...auth)
+      .set('Content-Type', 'application/merge-patch+json')
+      .send(JSON.stringify({ procedure: 'AFTER' }));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ procedure: 'AFTER', pxcode, url: itemUrl(pxcode) });
+  });
+
+  test('when the patch is empty, then the item is answered unchanged', async () => {
+    const pxcode = await created('SAME');
+    const res = await api().patch(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).send({});
+    expect(res.status).toBe(200);
+    expect(res.body.procedure).toBe('SAME');
+  });
+
+  test('when a field is invalid or unknown, then 400 names it', async () => {
+    const pxcode = await created();
+    const bad = await api().patch(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).send({ procedure: '' });
+    expect(bad.body).toEqual({ status: 400, error: 'Bad Request', message: 'procedure: must not be empty' });
+    const unknown = await api().patch(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).send({ title: 'X' });
+    expect(unknown.body.message).toBe('body: unknown field "title"');
+  });
+
+  test('when the code is unknown, then 404; when the ETag is stale, then 412', async () => {
+    expect((await api().patch('/api/v1.0/pxcodes/NOPE').auth(...auth).send({ procedure: 'X' })).status).toBe(404);
+    const pxcode = await created();
+    const res = await api().patch(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).set('If-Match', '"stale"').send({ procedure: 'X' });
+    expect(res.status).toBe(412);
+  });
+});
+
+describe('DELETE /api/v1.0/pxcodes/:pxcode', () => {
+  test('when the code exists, then 204 and it is gone', async () => {
+    const pxcode = await created();
+    const res = await api().delete(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth);
+    expect(res.status).toBe(204);
+    expect(res.text).toBe('');
+    expect((await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth)).status).toBe(404);
+  });
+
+  test('when the code is unknown, then 404', async () => {
+    const res = await api().delete('/api/v1.0/pxcodes/NOPE').auth(...auth);
+    expect(res.status).toBe(404);
+    expect(res.body.message).toBe("pxcode 'NOPE' was not found");
+  });
+
+  test('when If-Match is stale, then 412 and the item stays', async () => {
+    const pxcode = await created();
+    const res = await api().delete(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).set('If-Match', '"stale"');
+    expect(res.status).toBe(412);
+    expect((await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth)).status).toBe(200);
+  });
+
+  test('when If-Match is current, then 204', async () => {
+    const pxcode = await created();
+    const etag = (await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth)).headers.etag as string;
+    expect((await api().delete(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).set('If-Match', etag)).status).toBe(204);
+  });
+});
+
+describe('methods a route does not have', () => {
+  test.each([
+    ['delete', '/api/v1.0/pxcodes/', 'GET, HEAD, POST'],
+    ['put', '/api/v1.0/pxcodes', 'GET, HEAD, POST'],
+    ['post', '/api/v1.0/pxcodes/039', 'GET, HEAD, PUT, PATCH, DELETE'],
+  ] as const)('when %s %s, then 405 with Allow', async (method, path, allow) => {
+    const res = await api()[method](path).auth(...auth);
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe(allow);
+    expect(res.body).toEqual({
+      status: 405,
+      error: 'Method Not Allowed',
+      message: `${method.toUpperCase()} is not allowed here; use ${allow}`,
+    });
+  });
+});

@@ -1,0 +1,205 @@
+import request from 'supertest';
+import { importFile } from '../src/pxcodes/importer';
+import { sampleDataFile } from '../src/seed';
+import { addTestUser, buildTestApp, createTestDatabase, user, type TestDatabase } from './helpers';
+
+let database: TestDatabase;
+let app: ReturnType<typeof buildTestApp>['app'];
+const auth = [user.username, user.password] as const;
+const base = 'http://localhost:5000/api/v1.0/pxcodes/';
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await addTestUser(database.db);
+  await importFile(database.db, sampleDataFile);
+  ({ app } = buildTestApp(database.db, { publicUrl: 'http://localhost:5000' }));
+});
+
+afterAll(() => database.drop());
+
+const list = (query = '') => request(app).get(`/api/v1.0/pxcodes/${query}`).auth(...auth);
+
+describe('GET /api/v1.0/pxcodes/', () => {
+  test('when called as in the seed, then it answers the 100 codes in one page in the seed shape', async () => {
+    const res = await list();
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body.items).toHaveLength(100);
+    expect(res.body.items[0]).toEqual({
+      procedure: 'EXTRACRANIAL PROCEDURES W/O CC/MCC',
+      pxcode: '039',
+      url: 'http://localhost:5000/api/v1.0/pxcodes/039',
+    });
+    expect(res.body.items[1].pxcode).toBe('057');
+    expect(res.body.meta).toEqual({
+      first: `${base}?per_page=100&page=1`,
+      last: `${base}?per_page=100&page=1`,
+      next: null,
+      page: 1,
+      pages: 1,
+      per_page: 100,
+      prev: null,
+      total: 100,
+    });
+    // The seed's key order (Flask sorted its keys).
+    expect(Object.keys(res.body)).toEqual(['items', 'meta']);
+    expect(Object.keys(res.body.items[0])).toEqual(['procedure', 'pxcode', 'url']);
+    expect(res.headers.link).toBe(`<${base}?per_page=100&page=1>; rel="first", <${base}?per_page=100&page=1>; rel="last"`);
+  });
+
+  test('when called without the trailing slash, then it answers the same body', async () => {
+    const withSlash = await list();
+    const without = await request(app).get('/api/v1.0/pxcodes').auth(...auth);
+    expect(without.status).toBe(200);
+    expect(without.body).toEqual(withSlash.body);
+  });
+
+  test('when asking for the first page of 30, then next and last link onwards and prev is null', async () => {
+    const res = await list('?per_page=30');
+    expect(res.body.items).toHaveLength(30);
+    expect(res.body.meta).toEqual({
+      first: `${base}?per_page=30&page=1`,
+      last: `${base}?per_page=30&page=4`,
+      next: `${base}?per_page=30&page=2`,
+      page: 1,
+      pages: 4,
+      per_page: 30,
+      prev: null,
+      total: 100,
+    });
+    expect(res.headers.link).toBe(
+      `<${base}?per_page=30&page=1>; rel="first", <${base}?per_page=30&page=2>; rel="next", ` +
+        `<${base}?per_page=30&page=4>; rel="last"`,
+    );
+  });
+
+  test('when asking for a middle page, then prev and next both link and the rows follow on', async () => {
+    const first = await list('?per_page=30&page=1');
+    const second = await list('?per_page=30&page=2');
+    expect(second.body.meta.prev).toBe(`${base}?per_page=30&page=1`);
+    expect(second.body.meta.next).toBe(`${base}?per_page=30&page=3`);
+    const codes = [...first.body.items, ...second.body.items].map((item: { pxcode: string }) => item.pxcode);
+    expect(new Set(codes).size).toBe(60);
+  });
+
+  test('when asking for the last page, then it holds the remainder and next is null', async () => {
+    const res = await list('?per_page=30&page=4');
+    expect(res.status).toBe(200);
+    expect(res.body.items).toHaveLength(10);
+    expect(res.body.meta.next).toBeNull();
+    expect(res.body.meta.prev).toBe(`${base}?per_page=30&page=3`);
+  });
+
+  test('when walking every page, then each code appears exactly once in a stable order', async () => {
+    const all: string[] = [];
+    for (let page = 1; page <= 7; page++) {
+      const res = await list(`?per_page=15&page=${page}`);
+      all.push(...res.body.items.map((item: { pxcode: string }) => item.pxcode));
+    }
+    const full = await list();
+    expect(all).toEqual(full.body.items.map((item: { pxcode: string }) => item.pxcode));
+  });
+
+  test('when asking for a page past the end, then 404 says which page is the last', async () => {
+    const res = await list('?per_page=30&page=5');
+    expect(res.status).toBe(404);
+    expect(res.body).toEqual({
+      status: 404,
+      error: 'Not Found',
+      message: 'page 5 is past the last page (4) at per_page=30',
+    });
+  });
+
+  test('when per_page is over 100, then it is capped at 100 as in the seed', async () => {
+    const res = await list('?per_page=1000');
+    expect(res.status).toBe(200);
+    expect(res.body.meta.per_page).toBe(100);
+    expect(res.body.items).toHaveLength(100);
+    expect(res.body.meta.first).toBe(`${base}?per_page=100&page=1`);
+  });
+
+  test.each([
+    ['page=abc', 'page: must be a positive whole number'],
+    ['page=0', 'page: must be a positive whole number'],
+    ['page=-1', 'page: must be a positive whole number'],
+    ['page=1.5', 'page: must be a positive whole number'],
+    ['page=', 'page: must be a positive whole number'],
+    ['page=1&page=2', 'page: must be a single positive whole number'],
+    ['per_page=0', 'per_page: must be a positive whole number'],
+    ['per_page=-5', 'per_page: must be a positive whole number'],
+    ['per_page=ten', 'per_page: must be a positive whole number'],
+    ['page=x&per_page=y', 'page: must be a positive whole number; per_page: must be a positive whole number'],
+  ])('when the query is %s, then 400 names the parameter', async (query, message) => {
+    const res = await list(`?${query}`);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ status: 400, error: 'Bad Request', message });
+  });
+
+  test('when the client has the current ETag, then If-None-Match answers 304 with no body', async () => {
+    const first = await list();
+    expect(first.headers.etag as string).toMatch(/^"[^"]+"$/);
+    const again = await list().set('If-None-Match', first.headers.etag as string);
+    expect(again.status).toBe(304);
+    expect(again.text).toBe('');
+  });
+
+  test('when the collection changed, then the old ETag no longer matches', async () => {
+    const before = await list('?per_page=5&page=20');
+    await request(app).post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode: 'ZZ-LIST', procedure: 'ADDED' });
+    const after = await list('?per_page=5&page=20').set('If-None-Match', before.headers.etag as string);
+    await request(app).delete('/api/v1.0/pxcodes/ZZ-LIST').auth(...auth);
+    expect(after.status).toBe(200);
+    expect(after.body.meta.total).toBe(101);
+  });
+
+  test('when links are built without PUBLIC_URL, then they use the request host', async () => {
+    const { app: plain } = buildTestApp(database.db);
+    const res = await request(plain).get('/api/v1.0/pxcodes/?per_page=1').auth(...auth).set('Host', 'api.example.test:8080');
+    expect(res.body.items[0].url).toBe('http://api.example.test:8080/api/v1.0/pxcodes/039');
+    expect(res.body.meta.next).toBe('http://api.example.test:8080/api/v1.0/pxcodes/?per_page=1&page=2');
+  });
+
+  test('when proxy headers are sent, then they are ignored unless TRUST_PROXY allows them', async () => {
+    const { app: untrusting } = buildTestApp(database.db);
+    const { app: trusting } = buildTestApp(database.db, { trustProxy: true });
+    const send = (target: typeof untrusting) =>
+      request(target)
+        .get('/api/v1.0/pxcodes/?per_page=1')
+        .auth(...auth)
+        .set('Host', 'internal:5000')
+        .set('X-Forwarded-Proto', 'https')
+        .set('X-Forwarded-Host', 'api.example.test');
+    expect((await send(untrusting)).body.items[0].url).toBe('http://internal:5000/api/v1.0/pxcodes/039');
+    expect((await send(trusting)).body.items[0].url).toBe('https://api.example.test/api/v1.0/pxcodes/039');
+  });
+});
+
+describe('GET /api/v1.0/pxcodes/ on an empty table', () => {
+  let empty: TestDatabase;
+  beforeAll(async () => {
+    empty = await createTestDatabase();
+    await addTestUser(empty.db);
+  });
+  afterAll(() => empty.drop());
+
+  test('when there are no codes, then page 1 is empty with pages 0 and links to page 1', async () => {
+    const { app: emptyApp } = buildTestApp(empty.db, { publicUrl: 'http://localhost:5000' });
+    const res = await request(emptyApp).get('/api/v1.0/pxcodes/').auth(...auth);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      items: [],
+      meta: {
+        first: `${base}?per_page=100&page=1`,
+        last: `${base}?per_page=100&page=1`,
+        next: null,
+        page: 1,
+        pages: 0,
+        per_page: 100,
+        prev: null,
+        total: 0,
+      },
+    });
+    const page2 = await request(emptyApp).get('/api/v1.0/pxcodes/?page=2').auth(...auth);
+    expect(page2.status).toBe(404);
+  });
+});
