@@ -4,12 +4,19 @@ import { migrationSource } from './migrations';
 
 export type Database = Knex;
 
-export function createDatabase(url: string, poolMax = 10): Database {
+export function createDatabase(url: string, poolMax = 10, logger?: Logger): Database {
   return knex({
     client: 'pg',
     connection: url,
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 10_000,
+    // Knex prints to the console by default; its messages belong in the JSON log (or nowhere).
+    log: {
+      warn: (message: unknown) => logger?.warn({ knex: message }, 'knex'),
+      error: (message: unknown) => logger?.error({ knex: message }, 'knex'),
+      deprecate: (message: unknown) => logger?.warn({ knex: message }, 'knex deprecation'),
+      debug: (message: unknown) => logger?.debug({ knex: message }, 'knex'),
+    },
   });
 }
 

@@ -38,13 +38,14 @@ const unavailableCodes = new Set(['57P01', '57P02', '57P03', '53300', '08000', '
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE']);
 
 export function isDatabaseUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
+  // Duck-typed, not instanceof: errors from node:net may come from another realm (jest's vm).
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, name, message, errors } = error as { code?: unknown; name?: unknown; message?: unknown; errors?: unknown };
   if (typeof code === 'string' && (unavailableCodes.has(code) || networkCodes.has(code))) return true;
-  if (error instanceof AggregateError) return error.errors.some(isDatabaseUnavailable);
+  if (Array.isArray(errors)) return errors.some(isDatabaseUnavailable);
   return (
-    error.name === 'KnexTimeoutError' ||
-    /Connection terminated|Client has encountered a connection error/.test(error.message)
+    name === 'KnexTimeoutError' ||
+    (typeof message === 'string' && /Connection terminated|Client has encountered a connection error/.test(message))
   );
 }
 

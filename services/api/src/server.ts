@@ -23,7 +23,7 @@ export async function connectDatabase(config: Config, logger: Logger): Promise<D
     url = embedded.url;
     logger.info({ dir: config.EMBEDDED_PG_DIR, port: config.EMBEDDED_PG_PORT }, 'embedded PostgreSQL running');
   }
-  const db = createDatabase(url, config.DB_POOL_MAX);
+  const db = createDatabase(url, config.DB_POOL_MAX, logger);
   try {
     await waitForDatabase(db, config.DB_WAIT_SECONDS, logger);
   } catch (error) {

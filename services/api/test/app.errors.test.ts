@@ -1,0 +1,97 @@
+import request from 'supertest';
+import { createDatabase } from '../src/db';
+import { addTestUser, buildTestApp, createTestDatabase, user, type TestDatabase } from './helpers';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await addTestUser(database.db);
+});
+afterAll(() => database.drop());
+
+describe('errors outside the pxcodes routes', () => {
+  test('when a path is unknown, then 404 in the JSON error shape', async () => {
+    const { app } = buildTestApp(database.db);
+    const res = await request(app).get('/no/such/thing');
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.body).toEqual({ status: 404, error: 'Not Found', message: 'no resource at GET /no/such/thing' });
+  });
+
+  test('when the failure is unexpected, then 500 names the request id and the log has the error', async () => {
+    const broken = await createTestDatabase();
+    try {
+      await addTestUser(broken.db);
+      await broken.db.schema.dropTable('starter_pxcodes');
+      const { app, logs } = buildTestApp(broken.db);
+      const res = await request(app).get('/api/v1.0/pxcodes/').auth(user.username, user.password).set('X-Request-Id', 'req-42');
+      expect(res.status).toBe(500);
+      expect(res.headers['x-request-id']).toBe('req-42');
+      expect(res.body).toEqual({
+        status: 500,
+        error: 'Internal Server Error',
+        message: 'an unexpected error occurred; it was logged with request id req-42',
+      });
+      expect(JSON.stringify(res.body)).not.toMatch(/starter_pxcodes|at .*\.ts/);
+      const logged = logs.lines.find((line) => line.msg === 'unhandled error');
+      expect(logged).toMatchObject({ level: 50, req: { id: 'req-42' } });
+      expect(JSON.stringify(logged)).toContain('starter_pxcodes');
+    } finally {
+      await broken.drop();
+    }
+  });
+
+  test('when the database is down, then 503 with Retry-After, and /ready says unavailable', async () => {
+    const unreachable = createDatabase('postgres://nobody:nothing@127.0.0.1:1/none', 1);
+    try {
+      const { app } = buildTestApp(unreachable);
+      const res = await request(app).get('/api/v1.0/pxcodes/').auth(user.username, user.password);
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body).toEqual({
+        status: 503,
+        error: 'Service Unavailable',
+        message: 'the database is unavailable; try again shortly',
+      });
+      const ready = await request(app).get('/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body).toEqual({ status: 'unavailable', database: 'down' });
+      const health = await request(app).get('/health');
+      expect(health.status).toBe(200);
+      expect(health.body).toEqual({ status: 'ok' });
+    } finally {
+      await unreachable.destroy();
+    }
+  });
+
+  test('when the database is up, then /ready says ready', async () => {
+    const { app } = buildTestApp(database.db);
+    const res = await request(app).get('/ready');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ready', database: 'up' });
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+});
+
+describe('request logging', () => {
+  test('when a request is served, then one line has method, path, status, duration and request id', async () => {
+    const { app, logs } = buildTestApp(database.db);
+    const res = await request(app).get('/api/v1.0/pxcodes/?per_page=1').auth(user.username, user.password);
+    const id = res.headers['x-request-id'];
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const lines = logs.lines.filter((line) => line.msg === 'request completed');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      req: { id, method: 'GET', url: '/api/v1.0/pxcodes/?per_page=1' },
+      res: { statusCode: 200 },
+    });
+    expect(typeof lines[0]!.responseTime).toBe('number');
+  });
+
+  test('when the client sends an unsafe X-Request-Id, then a new one is made', async () => {
+    const { app } = buildTestApp(database.db);
+    const res = await request(app).get('/health').set('X-Request-Id', 'bad id\twith spaces');
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});

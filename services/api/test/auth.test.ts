@@ -1,0 +1,216 @@
+import request from 'supertest';
+import { CredentialCache, parseBasicAuthorization } from '../src/auth';
+import { createLogger } from '../src/logger';
+import { deleteUser, setPassword } from '../src/users/repository';
+import { listenForUserChanges } from '../src/userChanges';
+import { addTestUser, buildTestApp, createTestDatabase, user, type TestDatabase } from './helpers';
+
+let database: TestDatabase;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await addTestUser(database.db);
+});
+afterAll(() => database.drop());
+
+const basic = (credentials: string) => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
+const challenge = 'Basic realm="starter", charset="UTF-8"';
+
+describe('basic auth on /api/v1.0', () => {
+  test('when no credentials are sent, then 401 with a Basic challenge and a JSON body', async () => {
+    const { app } = buildTestApp(database.db);
+    const res = await request(app).get('/api/v1.0/pxcodes/');
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(challenge);
+    expect(res.body).toEqual({ status: 401, error: 'Unauthorized', message: 'authentication required' });
+  });
+
+  test('when the password is wrong, then 401', async () => {
+    const { app } = buildTestApp(database.db);
+    const res = await request(app).get('/api/v1.0/pxcodes/').auth(user.username, 'wrong');
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(challenge);
+    expect(res.body).toEqual({ status: 401, error: 'Unauthorized', message: 'invalid username or password' });
+  });
+
+  test('when the user is unknown, then the same 401 as a wrong password', async () => {
+    const { app } = buildTestApp(database.db);
+    const res = await request(app).get('/api/v1.0/pxcodes/').auth('nobody', 'wrong');
+    expect(res.status).toBe(401);
+    expect(res.body.message).toBe('invalid username or password');
+  });
+
+  test('when the user is unknown, then checking takes as long as for a wrong password', async () => {
+    const { app } = buildTestApp(database.db);
+    const time = async (username: string) => {
+      const started = process.hrtime.bigint();
+      await request(app).get('/api/v1.0/pxcodes/').auth(username, 'wrong');
+      return Number(process.hrtime.bigint() - started) / 1e6;
+    };
+    await time('warm-up');
+    const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const unknown: number[] = [];
+    const wrong: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      unknown.push(await time('nobody'));
+      wrong.push(await time(user.username));
+    }
+    // Both run the slow hash (tens of ms); without the dummy hash an unknown user would take ~1 ms.
+    expect(median(unknown) / median(wrong)).toBeGreaterThan(0.5);
+    expect(median(unknown) / median(wrong)).toBeLessThan(2);
+  });
+
+  test('when the scheme is not Basic, then 401 with the challenge', async () => {
+    const { app } = buildTestApp(database.db);
+    const res = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', 'Bearer abc');
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(challenge);
+  });
+
+  test.each([['Basic'], ['Basic !!!'], [`Basic ${Buffer.from('no-colon').toString('base64')}`]])(
+    'when the header is %s, then 400 says the credentials are malformed',
+    async (header) => {
+      const { app } = buildTestApp(database.db);
+      const res = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', header);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        status: 400,
+        error: 'Bad Request',
+        message: 'the Authorization header is not valid Basic credentials',
+      });
+    },
+  );
+
+  test('when the password contains colons, then it is read whole (passport-http alone cuts it)', async () => {
+    await addTestUser(database.db, 'colons', 'pa:ss:word');
+    const { app } = buildTestApp(database.db);
+    const ok = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic('colons:pa:ss:word'));
+    expect(ok.status).toBe(200);
+    const cut = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic('colons:pa'));
+    expect(cut.status).toBe(401);
+  });
+
+  test('when the password starts with a colon, then it still works', async () => {
+    await addTestUser(database.db, 'leading', ':secret');
+    const { app } = buildTestApp(database.db);
+    const res = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic('leading::secret'));
+    expect(res.status).toBe(200);
+  });
+
+  test('when user name and password are not ASCII, then UTF-8 credentials work', async () => {
+    await addTestUser(database.db, 'jürgen', 'pässwörd-密码-🔑');
+    const { app } = buildTestApp(database.db);
+    const res = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic('jürgen:pässwörd-密码-🔑'));
+    expect(res.status).toBe(200);
+    const other = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic('jürgen:passwort'));
+    expect(other.status).toBe(401);
+  });
+
+  test('when /health and /ready are called, then no credentials are needed', async () => {
+    const { app } = buildTestApp(database.db);
+    expect((await request(app).get('/health')).status).toBe(200);
+    expect((await request(app).get('/ready')).status).toBe(200);
+  });
+
+  test('when an unknown path under /api/v1.0 is called without credentials, then 401 (nothing is revealed)', async () => {
+    const { app } = buildTestApp(database.db);
+    expect((await request(app).get('/api/v1.0/secret')).status).toBe(401);
+    expect((await request(app).get('/api/v1.0/secret').auth(user.username, user.password)).status).toBe(404);
+  });
+
+  test('when requests carry credentials, then the Authorization header never reaches the logs', async () => {
+    const { app, logs } = buildTestApp(database.db);
+    await request(app).get('/api/v1.0/pxcodes/').auth(user.username, user.password);
+    await request(app).get('/api/v1.0/pxcodes/').auth(user.username, 'a-wrong-secret');
+    const text = logs.raw.join('\n');
+    expect(logs.lines.length).toBeGreaterThanOrEqual(2);
+    expect(text).not.toContain(user.password);
+    expect(text).not.toContain('a-wrong-secret');
+    expect(text).not.toContain(Buffer.from(`${user.username}:${user.password}`).toString('base64'));
+  });
+});
+
+describe('the verified-credential cache', () => {
+  test('when the same credentials come again, then they are answered from the cache, not the hash', async () => {
+    await addTestUser(database.db, 'cached', 'first-password');
+    const { app, credentialCache } = buildTestApp(database.db);
+    expect((await request(app).get('/api/v1.0/pxcodes/').auth('cached', 'first-password')).status).toBe(200);
+    expect(credentialCache.size).toBe(1);
+    // Behind this cache's back (no change listener here), the stored hash stops matching.
+    await setPassword(database.db, 'cached', 'second-password');
+    for (let i = 0; i < 5; i++) {
+      expect((await request(app).get('/api/v1.0/pxcodes/').auth('cached', 'first-password')).status).toBe(200);
+    }
+    credentialCache.invalidateUser('cached');
+    expect((await request(app).get('/api/v1.0/pxcodes/').auth('cached', 'first-password')).status).toBe(401);
+  });
+
+  test('when a wrong password is sent, then nothing is cached', async () => {
+    const { app, credentialCache } = buildTestApp(database.db);
+    await request(app).get('/api/v1.0/pxcodes/').auth(user.username, 'nope');
+    expect(credentialCache.size).toBe(0);
+  });
+
+  test('when entries pass their TTL, then they are dropped', () => {
+    let now = 0;
+    const cache = new CredentialCache(1000, 10, () => now);
+    cache.set('a', 'pw', { id: 1, username: 'a' });
+    expect(cache.get('a', 'pw')).toEqual({ id: 1, username: 'a' });
+    expect(cache.get('a', 'other')).toBeUndefined();
+    now = 1000;
+    expect(cache.get('a', 'pw')).toBeUndefined();
+  });
+
+  test('when more credentials than the bound arrive, then the oldest are evicted', () => {
+    const cache = new CredentialCache(60_000, 3);
+    for (let i = 0; i < 5; i++) cache.set(`u${i}`, 'pw', { id: i, username: `u${i}` });
+    expect(cache.size).toBe(3);
+    expect(cache.get('u0', 'pw')).toBeUndefined();
+    expect(cache.get('u4', 'pw')).toEqual({ id: 4, username: 'u4' });
+  });
+
+  test('when a password changes in the database, then the old password stops working at once', async () => {
+    await addTestUser(database.db, 'changer', 'old-password');
+    const credentialCache = new CredentialCache(60_000, 100);
+    const listener = listenForUserChanges(database.url, credentialCache, createLogger('silent'));
+    try {
+      const { app } = buildTestApp(database.db, { credentialCache });
+      await until(async () => {
+        await request(app).get('/api/v1.0/pxcodes/').auth('changer', 'old-password');
+        return credentialCache.size === 1; // cached once the listener is connected
+      });
+      await setPassword(database.db, 'changer', 'new-password');
+      await until(async () => credentialCache.size === 0);
+      expect((await request(app).get('/api/v1.0/pxcodes/').auth('changer', 'old-password')).status).toBe(401);
+      expect((await request(app).get('/api/v1.0/pxcodes/').auth('changer', 'new-password')).status).toBe(200);
+
+      await deleteUser(database.db, 'changer');
+      await until(async () => credentialCache.size === 0);
+      expect((await request(app).get('/api/v1.0/pxcodes/').auth('changer', 'new-password')).status).toBe(401);
+    } finally {
+      await listener.stop();
+    }
+  });
+});
+
+describe('parseBasicAuthorization', () => {
+  test.each([
+    [undefined, 'absent'],
+    ['Bearer x', 'absent'],
+    ['Basic', 'malformed'],
+    [`basic ${Buffer.from('a:b').toString('base64')}`, { username: 'a', password: 'b' }],
+    [`Basic ${Buffer.from('a:').toString('base64')}`, { username: 'a', password: '' }],
+    [`Basic ${Buffer.from(':b').toString('base64')}`, { username: '', password: 'b' }],
+    [`Basic ${Buffer.from('a:b:c').toString('base64')}`, { username: 'a', password: 'b:c' }],
+  ])('when the header is %s, then %j', (header, expected) => {
+    expect(parseBasicAuthorization(header)).toEqual(expected);
+  });
+});
+
+async function until(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

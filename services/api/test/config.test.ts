@@ -1,0 +1,82 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../src/config';
+
+describe('loadConfig', () => {
+  test('when nothing is set, then the seed defaults apply and DATABASE_URL means embedded', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      PORT: 5000,
+      LOG_LEVEL: 'info',
+      TRUST_PROXY: false,
+      ADMIN_USERNAME: 'admin',
+      ADMIN_PASSWORD: 'admin',
+      SEED_SAMPLE_DATA: true,
+      AUTH_CACHE_TTL: 60,
+    });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.PUBLIC_URL).toBeUndefined();
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  test('when values are set, then they are parsed into their types', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u:p@db:5432/starter',
+      PORT: '8080',
+      PUBLIC_URL: 'https://api.example.test/',
+      LOG_LEVEL: 'debug',
+      TRUST_PROXY: '2',
+      SEED_SAMPLE_DATA: 'false',
+    });
+    expect(config).toMatchObject({
+      DATABASE_URL: 'postgres://u:p@db:5432/starter',
+      PORT: 8080,
+      PUBLIC_URL: 'https://api.example.test',
+      LOG_LEVEL: 'debug',
+      TRUST_PROXY: 2,
+      SEED_SAMPLE_DATA: false,
+    });
+  });
+
+  test.each([
+    ['true', true],
+    ['false', false],
+    ['loopback, 10.0.0.0/8', ['loopback', '10.0.0.0/8']],
+  ])('when TRUST_PROXY is %s, then Express gets %j', (value, expected) => {
+    expect(loadConfig({ TRUST_PROXY: value }).TRUST_PROXY).toEqual(expected);
+  });
+
+  test('when a variable is empty, then it counts as unset', () => {
+    const config = loadConfig({ PUBLIC_URL: '', PORT: '' });
+    expect(config.PORT).toBe(5000);
+    expect(config.PUBLIC_URL).toBeUndefined();
+  });
+
+  test.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: expected a postgres:// URL'],
+    [{ PUBLIC_URL: 'not a url' }, 'PUBLIC_URL'],
+    [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ SEED_SAMPLE_DATA: 'maybe' }, 'SEED_SAMPLE_DATA: expected true or false'],
+  ])('when %j, then the error names the variable', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(name);
+  });
+
+  test('when several are wrong, then all are named at once', () => {
+    expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT: .*; LOG_LEVEL: /);
+  });
+
+  test('when a secret comes from a _FILE, then it is read from there', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'starter-config-'));
+    writeFileSync(path.join(dir, 'password'), 's3cret\n');
+    expect(loadConfig({ ADMIN_PASSWORD_FILE: path.join(dir, 'password') }).ADMIN_PASSWORD).toBe('s3cret');
+    expect(() => loadConfig({ ADMIN_PASSWORD_FILE: path.join(dir, 'missing') })).toThrow(/ADMIN_PASSWORD_FILE: cannot read/);
+    expect(() => loadConfig({ ADMIN_PASSWORD: 'x', ADMIN_PASSWORD_FILE: path.join(dir, 'password') })).toThrow(
+      'ADMIN_PASSWORD and ADMIN_PASSWORD_FILE are both set',
+    );
+  });
+});
