@@ -1,3 +1,5 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -149,6 +151,9 @@ const commands: Record<string, Command> = {
   async import({ db, io, args }) {
     const file = args.positionals[0];
     if (!file) throw new UsageError('import needs a FILE');
+    await access(file, constants.R_OK).catch(() => {
+      throw new UsageError(`cannot read ${file}: check the path (in a container, mount the file into it)`);
+    });
     await migrate(db);
     const started = Date.now();
     const result = await importFile(db, file, {

@@ -92,6 +92,8 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     // Past the deadline, connections still open are cut so the process always ends.
     const deadline = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_SECONDS * 1000);
     deadline.unref();
+    // Connections that finish their last request from now on are closed, not kept alive.
+    server.keepAliveTimeout = 1;
     server.close(async () => {
       clearTimeout(deadline);
       await userChanges.stop();

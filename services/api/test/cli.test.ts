@@ -1,0 +1,289 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { main, type Io } from '../src/cli';
+import { migrate } from '../src/db';
+import { importFile } from '../src/pxcodes/importer';
+import { findUserByName } from '../src/users/repository';
+import { verifyPassword } from '../src/users/passwords';
+import { createTestDatabase, type TestDatabase } from './helpers';
+
+const seedFile = path.resolve(__dirname, '../../../../shared/data/starter_pxcodes.sql');
+const dir = mkdtempSync(path.join(tmpdir(), 'starter-cli-'));
+function file(name: string, content: string): string {
+  const target = path.join(dir, name);
+  writeFileSync(target, content);
+  return target;
+}
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let database: TestDatabase;
+beforeEach(async () => {
+  database = await createTestDatabase({ migrated: false });
+});
+afterEach(() => database.drop());
+
+async function run(argv: string[], options: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const io: Io = { stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]), stdout, stderr };
+  const env = { DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...options.env };
+  const code = await main(argv, env, io);
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+const count = async () => Number((await database.db('starter_pxcodes').count('* as n').first())!.n);
+
+describe('migrate', () => {
+  test('when the database is new, then it applies the migrations once', async () => {
+    expect(await run(['migrate'])).toEqual({ code: 0, stdout: 'applied 1 migration(s): 20261125000000_initial\n', stderr: '' });
+    expect((await run(['migrate'])).stdout).toBe('the database is up to date\n');
+  });
+});
+
+describe('resetdb', () => {
+  test('when not confirmed and there is no terminal, then it refuses and changes nothing', async () => {
+    await migrate(database.db);
+    await importFile(database.db, path.resolve(__dirname, '../data/starter_pxcodes.sql'));
+    const result = await run(['resetdb']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('resetdb deletes all data: pass --yes to confirm');
+    expect(await count()).toBe(100);
+  });
+
+  test('when run with --yes, then the tables are recreated empty with the admin user', async () => {
+    await migrate(database.db);
+    await importFile(database.db, path.resolve(__dirname, '../data/starter_pxcodes.sql'));
+    const result = await run(['resetdb', '--yes'], { env: { ADMIN_PASSWORD: 'reset-pass' } });
+    expect(result).toMatchObject({ code: 0, stdout: "reset the database: tables recreated (empty), user 'admin' created\n" });
+    expect(await count()).toBe(0);
+    const admin = await findUserByName(database.db, 'admin');
+    expect(await verifyPassword('reset-pass', admin!.password_hash)).toBe(true);
+    expect(await database.db('starter_users').count('* as n').first()).toEqual({ n: '1' });
+  });
+
+  test('when the database was never migrated, then resetdb still creates everything', async () => {
+    expect((await run(['resetdb', '--yes'])).code).toBe(0);
+    expect(await count()).toBe(0);
+  });
+});
+
+describe('users', () => {
+  test('when adduser reads the password from stdin, then the user can be verified', async () => {
+    const result = await run(['adduser', 'alice', '--password-stdin'], { stdin: 'wonder:land\n' });
+    expect(result).toEqual({ code: 0, stdout: "created user 'alice'\n", stderr: '' });
+    const alice = await findUserByName(database.db, 'alice');
+    expect(await verifyPassword('wonder:land', alice!.password_hash)).toBe(true);
+    expect(alice!.password_hash).not.toContain('wonder');
+  });
+
+  test('when the user exists, then adduser says to use passwd', async () => {
+    await run(['adduser', 'bob', '--password-stdin'], { stdin: 'one' });
+    const again = await run(['adduser', 'bob', '--password-stdin'], { stdin: 'two' });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain("user 'bob' already exists: change the password with 'passwd bob'");
+  });
+
+  test('when no terminal and no --password-stdin, then adduser explains how to pass the password', async () => {
+    const result = await run(['adduser', 'carol']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('no terminal to ask for the password: pipe it in with --password-stdin');
+  });
+
+  test.each([
+    [['adduser', 'a:b', '--password-stdin'], 'user name must not contain ":"'],
+    [['adduser', '--password-stdin'], 'a user name is required'],
+  ])('when %j, then exit 2 explains', async (argv, message) => {
+    const result = await run(argv, { stdin: 'pw' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+  });
+
+  test('when the password is empty, then it is refused', async () => {
+    const result = await run(['adduser', 'dave', '--password-stdin'], { stdin: '\n' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('the password must not be empty');
+  });
+
+  test('when passwd and deluser are used, then the password changes and the user goes', async () => {
+    await run(['adduser', 'erin', '--password-stdin'], { stdin: 'first' });
+    expect((await run(['passwd', 'erin', '--password-stdin'], { stdin: 'second' })).stdout).toBe(
+      "changed the password of 'erin'\n",
+    );
+    const erin = await findUserByName(database.db, 'erin');
+    expect(await verifyPassword('second', erin!.password_hash)).toBe(true);
+    expect((await run(['deluser', 'erin'])).stdout).toBe("removed user 'erin'\n");
+    expect(await findUserByName(database.db, 'erin')).toBeUndefined();
+    expect((await run(['deluser', 'erin'])).stderr).toContain("there is no user 'erin'");
+    expect((await run(['passwd', 'erin', '--password-stdin'], { stdin: 'x' })).code).toBe(2);
+  });
+});
+
+describe('import', () => {
+  (existsSync(seedFile) ? test : test.skip)('when given the seed file unchanged, then its 100 codes are imported', async () => {
+    const result = await run(['import', seedFile]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^imported .*starter_pxcodes\.sql: 100 rows read, 100 written in \d+\.\ds\n$/);
+    expect(await count()).toBe(100);
+    const first = await database.db('starter_pxcodes').orderBy('id').first('pxcode', 'procedure');
+    expect(first).toEqual({ pxcode: '039', procedure: 'EXTRACRANIAL PROCEDURES W/O CC/MCC' });
+  });
+
+  test('when a code exists already, then nothing is imported and the line is named', async () => {
+    const sample = path.resolve(__dirname, '../data/starter_pxcodes.sql');
+    await run(['import', sample]);
+    const again = await run(['import', sample]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^starter: line \d+: pxcode '\d+' already exists \(use --on-conflict skip or update\)\n$/);
+    expect(await count()).toBe(100);
+  });
+
+  test('when --on-conflict skip or update, then existing codes are kept or updated', async () => {
+    const first = file('first.csv', 'pxcode,procedure\nA1,ONE\nA2,TWO\n');
+    const second = file('second.csv', 'pxcode,procedure\nA2,TWO UPDATED\nA3,THREE\n');
+    await run(['import', first]);
+    expect((await run(['import', second, '--on-conflict', 'skip'])).stdout).toContain('2 rows read, 1 written');
+    expect(await database.db('starter_pxcodes').where({ pxcode: 'A2' }).first('procedure')).toEqual({ procedure: 'TWO' });
+    expect((await run(['import', second, '--on-conflict', 'update'])).stdout).toContain('2 rows read, 2 written');
+    expect(await database.db('starter_pxcodes').where({ pxcode: 'A2' }).first('procedure')).toEqual({
+      procedure: 'TWO UPDATED',
+    });
+    expect(await count()).toBe(3);
+  });
+
+  test('when a SQL line is broken, then nothing of the file is imported and the line is named', async () => {
+    const broken = file(
+      'broken.sql',
+      [
+        `INSERT INTO "starter_pxcodes" ("pxcode","procedure") VALUES ('B1','ONE');`,
+        `INSERT INTO "starter_pxcodes" ("pxcode","procedure") VALUES ('B2','TWO');`,
+        `INSERT INTO "starter_pxcodes" ("pxcode","procedure") VALUES ('B3', oops);`,
+      ].join('\n'),
+    );
+    const result = await run(['import', broken]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`starter: line 3: expected INSERT INTO "starter_pxcodes" ("pxcode","procedure") VALUES`);
+    expect(await count()).toBe(0);
+  });
+
+  test('when the SQL has quotes, comments, blank lines and the other column order, then they are read', async () => {
+    const sql = file(
+      'variants.sql',
+      [
+        '-- exported codes',
+        'BEGIN;',
+        `INSERT INTO "starter_pxcodes" ("pxcode","procedure") VALUES ('Q1','CHILD''S PROCEDURE');`,
+        '',
+        `insert into starter_pxcodes (procedure, pxcode) values ('REVERSED', 'Q2')`,
+        `INSERT INTO public.starter_pxcodes ("pxcode", "procedure") VALUES ('Q3', 'SCHEMA, QUALIFIED');`,
+        'COMMIT;',
+      ].join('\r\n'),
+    );
+    expect((await run(['import', sql])).code).toBe(0);
+    expect(await database.db('starter_pxcodes').orderBy('id').select('pxcode', 'procedure')).toEqual([
+      { pxcode: 'Q1', procedure: "CHILD'S PROCEDURE" },
+      { pxcode: 'Q2', procedure: 'REVERSED' },
+      { pxcode: 'Q3', procedure: 'SCHEMA, QUALIFIED' },
+    ]);
+  });
+
+  test('when a value is invalid, then the line and the field are named', async () => {
+    const sql = file('invalid.sql', `INSERT INTO "starter_pxcodes" ("pxcode","procedure") VALUES ('WAY-TOO-LONG-CODE','X');\n`);
+    const result = await run(['import', sql]);
+    expect(result.stderr).toBe(
+      'starter: line 1: pxcode: must be 1 to 10 letters, digits, dots, dashes or underscores\n',
+    );
+  });
+
+  test('when a CSV has a BOM, quoted commas and any header order, then it is imported', async () => {
+    const csv = file('codes.csv', '\uFEFFprocedure,pxcode\n"HEART, LUNG",C1\n"SAID ""HI""",C2\n\n');
+    expect((await run(['import', csv])).stdout).toContain('2 rows read, 2 written');
+    expect(await database.db('starter_pxcodes').orderBy('id').select('pxcode', 'procedure')).toEqual([
+      { pxcode: 'C1', procedure: 'HEART, LUNG' },
+      { pxcode: 'C2', procedure: 'SAID "HI"' },
+    ]);
+  });
+
+  test.each([
+    ['code,title\nA,B\n', 'starter: line 1: the header must be "pxcode,procedure", not "code,title"\n'],
+    ['pxcode,procedure\nA1,ONE\nA2\n', /^starter: line 3: /],
+    ['pxcode,procedure\nA1,ONE\nA/2,TWO\n', 'starter: line 3: pxcode: must be 1 to 10 letters, digits, dots, dashes or underscores\n'],
+    ['pxcode,procedure\nA1,ONE\nA2,\n', 'starter: line 3: procedure: must not be empty\n'],
+    ['pxcode,procedure\nD1,ONE\nD2,TWO\nD1,AGAIN\n', "starter: line 4: pxcode 'D1' already exists (use --on-conflict skip or update)\n"],
+  ])('when the CSV is %j, then it fails naming the line and imports nothing', async (content, message) => {
+    const result = await run(['import', file('bad.csv', content)]);
+    expect(result.code).toBe(1);
+    if (typeof message === 'string') expect(result.stderr).toBe(message);
+    else expect(result.stderr).toMatch(message);
+    expect(await count()).toBe(0);
+  });
+
+  test('when the file does not exist, then it says to check the path', async () => {
+    const result = await run(['import', '/nonexistent/codes.sql']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('cannot read /nonexistent/codes.sql: check the path');
+  });
+
+  test('when the file is large, then progress is reported as it goes', async () => {
+    await migrate(database.db);
+    const rows = Array.from({ length: 2500 }, (_, i) => `P${i},PROCEDURE ${i}`);
+    const csv = file('large.csv', `pxcode,procedure\n${rows.join('\n')}\n`);
+    const progress: number[] = [];
+    const result = await importFile(database.db, csv, { progressEvery: 1000, onProgress: (n) => progress.push(n) });
+    expect(result).toEqual({ rows: 2500, written: 2500 });
+    expect(progress).toEqual([1000, 2000]);
+  });
+});
+
+describe('seed', () => {
+  test('when the table is empty, then the 100 sample codes are loaded, and never twice', async () => {
+    expect((await run(['seed'])).stdout).toBe('loaded 100 sample pxcodes\n');
+    expect((await run(['seed'])).stdout).toBe('starter_pxcodes is not empty: nothing loaded\n');
+    expect(await count()).toBe(100);
+  });
+});
+
+describe('usage and configuration', () => {
+  test('when the command is unknown, then exit 2 with the usage', async () => {
+    const result = await run(['frobnicate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("starter: unknown command 'frobnicate'");
+    expect(result.stderr).toContain('Usage: starter <command>');
+  });
+
+  test('when asked for help, then the usage goes to stdout', async () => {
+    const result = await run(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('resetdb [--yes]');
+  });
+
+  test('when an option is wrong, then exit 2 names it', async () => {
+    expect((await run(['import', 'x.sql', '--on-conflict', 'maybe'])).stderr).toContain(
+      '--on-conflict must be error, skip or update',
+    );
+    expect((await run(['migrate', '--bogus'])).code).toBe(2);
+  });
+
+  test('when the configuration is invalid, then exit 1 names the variable', async () => {
+    const result = await run(['migrate'], { env: { DATABASE_URL: 'mysql://nope' } });
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'starter: invalid configuration: DATABASE_URL: expected a postgres:// URL\n',
+    });
+  });
+});

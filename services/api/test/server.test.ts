@@ -1,0 +1,197 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase } from './helpers';
+
+// The server is tested as it runs in production: the compiled build, in its own process.
+const cli = path.resolve(__dirname, '../dist/cli.js');
+beforeAll(() => {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" first (npm test does)`);
+});
+
+interface Running {
+  child: ChildProcessWithoutNullStreams;
+  port: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(env: NodeJS.ProcessEnv): Promise<Running> {
+  const child = spawn(process.execPath, [cli, 'serve'], {
+    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening" within 20s:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const match = /"port":(\d+),"msg":"listening"/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(match[1]), output: () => output, exited });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before listening:\n${output}`));
+    });
+  });
+}
+
+const authHeader = (user: string, password: string) => ({
+  Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
+
+async function stop(server: Running): Promise<number | null> {
+  server.child.kill('SIGTERM');
+  return server.exited;
+}
+
+describe('serve with DATABASE_URL', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase({ migrated: false });
+  });
+  afterAll(() => database.drop());
+
+  test('when started on a new database, then it migrates, seeds 100 codes and an admin, and answers', async () => {
+    const server = await start({ DATABASE_URL: database.url, ADMIN_PASSWORD: 'first-admin' });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/api/v1.0/pxcodes/`, {
+        headers: authHeader('admin', 'first-admin'),
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { meta: { total: number; first: string } };
+      expect(body.meta.total).toBe(100);
+      expect(body.meta.first).toBe(`http://127.0.0.1:${server.port}/api/v1.0/pxcodes/?per_page=100&page=1`);
+      expect(server.output()).toContain(`curl -u admin:PASSWORD http://localhost:${server.port}/api/v1.0/pxcodes/`);
+      expect(server.output()).not.toContain('first-admin');
+    } finally {
+      expect(await stop(server)).toBe(0);
+    }
+  });
+
+  test('when restarted after the codes were deleted, then nothing is reloaded and no data is lost', async () => {
+    await database.db('starter_pxcodes').whereNot({ pxcode: '039' }).delete();
+    const server = await start({ DATABASE_URL: database.url, ADMIN_PASSWORD: 'ignored-now' });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/api/v1.0/pxcodes/`, {
+        headers: authHeader('admin', 'first-admin'),
+      });
+      expect(((await res.json()) as { meta: { total: number } }).meta.total).toBe(1);
+    } finally {
+      expect(await stop(server)).toBe(0);
+    }
+  });
+
+  test('when SIGTERM arrives during a request, then the request is finished and the process exits 0', async () => {
+    const server = await start({ DATABASE_URL: database.url });
+    // Hold the table so the request is still in flight when the signal comes.
+    const blocker = new Client({ connectionString: database.url });
+    await blocker.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('lock table starter_pxcodes in access exclusive mode');
+      const inFlight = fetch(`http://127.0.0.1:${server.port}/api/v1.0/pxcodes/`, {
+        headers: authHeader('admin', 'first-admin'),
+      });
+      await waitUntil(async () => {
+        const waiting = await blocker.query(
+          "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
+        );
+        return waiting.rows[0].n > 0;
+      });
+      const signalled = Date.now();
+      server.child.kill('SIGTERM');
+      await waitFor(() => server.output().includes('stopping: finishing in-flight requests'));
+      await blocker.query('commit');
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect(await server.exited).toBe(0);
+      expect(Date.now() - signalled).toBeLessThan(2000);
+      // Stopped accepting: a new connection is refused.
+      await expect(fetch(`http://127.0.0.1:${server.port}/health`)).rejects.toThrow();
+    } finally {
+      await blocker.end();
+      server.child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('serve with a bad configuration', () => {
+  test('when a variable is invalid, then it exits 1 naming the variable', async () => {
+    const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, PORT: 'eighty' } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('starter: invalid configuration: PORT: ');
+  });
+});
+
+describe('serve without DATABASE_URL (npm start)', () => {
+  let parent: string;
+  beforeAll(async () => {
+    parent = await mkdtemp(path.join(tmpdir(), 'starter-embedded-'));
+    await chmod(parent, 0o755); // the cluster runs as user postgres when we are root
+  });
+  afterAll(() => rm(parent, { recursive: true, force: true }));
+
+  test('when started twice on the embedded PostgreSQL, then the data is kept between runs', async () => {
+    const env = { EMBEDDED_PG_DIR: path.join(parent, 'pg'), EMBEDDED_PG_PORT: String(await freePort()) };
+    const first = await start(env);
+    const base = `http://127.0.0.1:${first.port}/api/v1.0/pxcodes/`;
+    try {
+      const list = await fetch(base, { headers: authHeader('admin', 'admin') });
+      expect(((await list.json()) as { items: unknown[] }).items).toHaveLength(100);
+      const created = await fetch(base, {
+        method: 'POST',
+        headers: { ...authHeader('admin', 'admin'), 'Content-Type': 'application/json' },
+        body: JSON.stringify({ pxcode: 'KEEP1', procedure: 'SURVIVES A RESTART' }),
+      });
+      expect(created.status).toBe(201);
+    } finally {
+      expect(await stop(first)).toBe(0);
+    }
+    const second = await start(env);
+    try {
+      const res = await fetch(`http://127.0.0.1:${second.port}/api/v1.0/pxcodes/KEEP1`, {
+        headers: authHeader('admin', 'admin'),
+      });
+      expect(res.status).toBe(200);
+      const total = await fetch(`http://127.0.0.1:${second.port}/api/v1.0/pxcodes/`, { headers: authHeader('admin', 'admin') });
+      expect(((await total.json()) as { meta: { total: number } }).meta.total).toBe(101);
+    } finally {
+      expect(await stop(second)).toBe(0);
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  return waitUntil(async () => condition(), timeoutMs);
+}
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
