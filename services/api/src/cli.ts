@@ -28,7 +28,10 @@ Commands:
 
 The database is DATABASE_URL, or the embedded PostgreSQL when it is not set.`;
 
+/** The command line is wrong: exit 2, with the usage. */
 export class UsageError extends Error {}
+/** The command ran but could not do its job: exit 1, with the reason. */
+export class CommandError extends Error {}
 
 const usernameSchema = z
   .string()
@@ -74,9 +77,9 @@ async function readNewPassword(io: Io, fromStdin: boolean): Promise<string> {
   } else {
     if (!io.stdin.isTTY) throw new UsageError('no terminal to ask for the password: pipe it in with --password-stdin');
     password = await ask(io, 'Password: ', true);
-    if ((await ask(io, 'Password (again): ', true)) !== password) throw new UsageError('the passwords do not match');
+    if ((await ask(io, 'Password (again): ', true)) !== password) throw new CommandError('the passwords do not match');
   }
-  if (!password) throw new UsageError('the password must not be empty');
+  if (!password) throw new CommandError('the password must not be empty');
   return password;
 }
 
@@ -91,7 +94,7 @@ async function confirmReset(io: Io, yes: boolean, where: string): Promise<void> 
   if (yes) return;
   if (!io.stdin.isTTY) throw new UsageError('resetdb deletes all data: pass --yes to confirm');
   const answer = await ask(io, `This deletes every pxcode and user in ${where}. Type "yes" to go on: `, false);
-  if (answer.trim().toLowerCase() !== 'yes') throw new UsageError('not confirmed: nothing was changed');
+  if (answer.trim().toLowerCase() !== 'yes') throw new CommandError('not confirmed: nothing was changed');
 }
 
 function redactUrl(url: string): string {
@@ -131,7 +134,7 @@ const commands: Record<string, Command> = {
       await createUser(db, username, password);
     } catch (error) {
       if ((error as { code?: string }).code === '23505') {
-        throw new UsageError(`user '${username}' already exists: change the password with 'passwd ${username}'`);
+        throw new CommandError(`user '${username}' already exists: change the password with 'passwd ${username}'`);
       }
       throw error;
     }
@@ -140,19 +143,19 @@ const commands: Record<string, Command> = {
   async passwd({ db, io, args }) {
     const username = parseUsername(args.positionals[0]);
     const password = await readNewPassword(io, args.passwordStdin);
-    if (!(await setPassword(db, username, password))) throw new UsageError(`there is no user '${username}'`);
+    if (!(await setPassword(db, username, password))) throw new CommandError(`there is no user '${username}'`);
     print(io, `changed the password of '${username}'`);
   },
   async deluser({ db, io, args }) {
     const username = parseUsername(args.positionals[0]);
-    if (!(await deleteUser(db, username))) throw new UsageError(`there is no user '${username}'`);
+    if (!(await deleteUser(db, username))) throw new CommandError(`there is no user '${username}'`);
     print(io, `removed user '${username}'`);
   },
   async import({ db, io, args }) {
     const file = args.positionals[0];
     if (!file) throw new UsageError('import needs a FILE');
     await access(file, constants.R_OK).catch(() => {
-      throw new UsageError(`cannot read ${file}: check the path (in a container, mount the file into it)`);
+      throw new CommandError(`cannot read ${file}: check the path (in a container, mount the file into it)`);
     });
     await migrate(db);
     const started = Date.now();
@@ -222,7 +225,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       io.stderr.write(`starter: ${message}\n\n${usage}\n`);
       return 2;
     }
-    if (error instanceof ConfigError || error instanceof ImportError) {
+    if (error instanceof ConfigError || error instanceof ImportError || error instanceof CommandError) {
       io.stderr.write(`starter: ${message}\n`);
       return 1;
     }

@@ -94,7 +94,7 @@ describe('users', () => {
   test('when the user exists, then adduser says to use passwd', async () => {
     await run(['adduser', 'bob', '--password-stdin'], { stdin: 'one' });
     const again = await run(['adduser', 'bob', '--password-stdin'], { stdin: 'two' });
-    expect(again.code).toBe(2);
+    expect(again.code).toBe(1);
     expect(again.stderr).toContain("user 'bob' already exists: change the password with 'passwd bob'");
   });
 
@@ -115,7 +115,7 @@ describe('users', () => {
 
   test('when the password is empty, then it is refused', async () => {
     const result = await run(['adduser', 'dave', '--password-stdin'], { stdin: '\n' });
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(1);
     expect(result.stderr).toContain('the password must not be empty');
   });
 
@@ -129,7 +129,7 @@ describe('users', () => {
     expect((await run(['deluser', 'erin'])).stdout).toBe("removed user 'erin'\n");
     expect(await findUserByName(database.db, 'erin')).toBeUndefined();
     expect((await run(['deluser', 'erin'])).stderr).toContain("there is no user 'erin'");
-    expect((await run(['passwd', 'erin', '--password-stdin'], { stdin: 'x' })).code).toBe(2);
+    expect((await run(['passwd', 'erin', '--password-stdin'], { stdin: 'x' })).code).toBe(1);
   });
 });
 
@@ -234,7 +234,7 @@ describe('import', () => {
 
   test('when the file does not exist, then it says to check the path', async () => {
     const result = await run(['import', '/nonexistent/codes.sql']);
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(1);
     expect(result.stderr).toContain('cannot read /nonexistent/codes.sql: check the path');
   });
 
