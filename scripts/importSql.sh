@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Imports a SQL file (such as the seed's starter_pxcodes.sql) with psql, in a one-off
+# starter/postgres container on the stack's network, in one transaction: all or nothing.
+#   scripts/importSql.sh FILE
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[[ $# -eq 1 ]] || die "usage: $(basename "$0") FILE.sql"
+file=$1
+[[ -f $file && -r $file ]] || die "cannot read '$file': give the path of a SQL file"
+require_docker
+require_running starter-postgres
+
+log "importing $file with psql (one transaction)"
+# The file goes in on stdin, so it needs no mount; the credentials are the database container's own.
+if ! compose run --rm --no-deps -T starter-postgres sh -c \
+  'PGPASSWORD="$POSTGRES_PASSWORD" exec psql -h starter-postgres -U "$POSTGRES_USER" -d "$POSTGRES_DB" \
+     --no-psqlrc --quiet --set ON_ERROR_STOP=1 --single-transaction --file -' <"$file"; then
+  die "the import failed and nothing of '$file' was imported (psql's message is above)"
+fi
+rows=$(compose exec -T starter-postgres sh -c \
+  'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" --no-psqlrc --tuples-only --no-align --command "select count(*) from starter_pxcodes"')
+log "imported $file; starter_pxcodes now has $rows rows"
