@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# End-to-end test of the containerized stack, driven exactly as a user drives it: the lifecycle
+# scripts, curl and httpie. It DELETES the stack's data volume, so it runs only in CI or when
+# STARTER_E2E_DELETE_DATA=yes. Needs Docker, curl, httpie (http) and jq.
+set -Eeuo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ ${CI:-} != true && ${STARTER_E2E_DELETE_DATA:-} != yes ]]; then
+  echo "error: this test deletes the stack's data; run it with STARTER_E2E_DELETE_DATA=yes" >&2
+  exit 2
+fi
+
+api=http://localhost:5000/api/v1.0/pxcodes
+seed_file=../shared/data/starter_pxcodes.sql
+passed=0
+failed=0
+step() { printf '\n== %s\n' "$*"; }
+ok() {
+  passed=$((passed + 1))
+  printf 'ok - %s\n' "$1"
+}
+not_ok() {
+  failed=$((failed + 1))
+  printf 'not ok - %s\n' "$1"
+}
+check() { # description, then a command that must succeed
+  local description=$1
+  shift
+  if "$@"; then ok "$description"; else not_ok "$description"; fi
+}
+equals() { [[ $1 == "$2" ]] || { printf '   expected: %s\n   got:      %s\n' "$2" "$1"; return 1; }; }
+status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+seconds_since() { echo $(($(date +%s) - $1)); }
+
+step "a clean slate"
+scripts/cleanupImages.sh --delete-data >/dev/null
+check "no starter image is left" equals "$(docker image ls -q 'starter/*')" ""
+
+step "the scripts explain what is missing"
+out=$(scripts/resetdb.sh --yes 2>&1) && not_ok "resetdb.sh without a stack fails" || ok "resetdb.sh without a stack fails"
+check "  ... and says how to start it" grep -q 'start the stack with scripts/startStack.sh' <<<"$out"
+no_docker=$(mktemp -d)
+ln -s "$(command -v dirname)" "$no_docker/dirname"
+out=$(PATH=$no_docker /bin/bash scripts/startStack.sh 2>&1) && not_ok "without docker, startStack.sh fails" ||
+  ok "without docker, startStack.sh fails"
+check "  ... and says Docker is not installed" grep -q 'Docker is not installed' <<<"$out"
+out=$(scripts/importSql.sh /no/such/file.sql 2>&1) && not_ok "importSql.sh of a missing file fails" || ok "importSql.sh of a missing file fails"
+check "  ... naming the file" grep -q "cannot read '/no/such/file.sql'" <<<"$out"
+
+step "build (cold)"
+started=$(date +%s)
+scripts/buildImages.sh >/tmp/starter-e2e-build.log 2>&1 || { tail -40 /tmp/starter-e2e-build.log; exit 1; }
+echo "buildImages.sh took $(seconds_since "$started")s"
+check "three images are built" equals "$(docker image ls --format '{{.Repository}}' 'starter/*' | sort | tr '\n' ' ')" \
+  "starter/postgres starter/postgres_datastore starter/starter-api "
+check "the final API image holds no build-time CA certificate" \
+  docker run --rm --entrypoint sh starter/starter-api -c '! ls /tmp/build-ca* /app/services/api/build-ca 2>/dev/null'
+check "the API image runs as a non-root user" equals "$(docker run --rm --entrypoint id starter/starter-api -u)" "1000"
+
+step "start"
+started=$(date +%s)
+scripts/startStack.sh
+echo "startStack.sh took $(seconds_since "$started")s"
+check "postgres is published on 127.0.0.1 only" equals "$(docker port starter-postgres 5432)" "127.0.0.1:5432"
+check "the API and postgres share the network starter_default" equals \
+  "$(docker network inspect starter_default --format '{{range .Containers}}{{.Name}} {{end}}' | tr ' ' '\n' | grep -c starter-)" 2
+
+step "the seed's httpie session"
+body=$(http --ignore-stdin --body --auth admin:admin GET "$api/")
+check "the list has the 100 sample codes" equals "$(jq '.items | length' <<<"$body")" 100
+check "the meta block is the seed's" equals "$(jq -c .meta <<<"$body")" \
+  '{"first":"http://localhost:5000/api/v1.0/pxcodes/?per_page=100&page=1","last":"http://localhost:5000/api/v1.0/pxcodes/?per_page=100&page=1","next":null,"page":1,"pages":1,"per_page":100,"prev":null,"total":100}'
+check "the first item is the seed's" equals "$(jq -c '.items[0]' <<<"$body")" \
+  '{"procedure":"EXTRACRANIAL PROCEDURES W/O CC/MCC","pxcode":"039","url":"http://localhost:5000/api/v1.0/pxcodes/039"}'
+
+step "CRUD with curl"
+check "GET an item" equals "$(curl -s -u admin:admin "$api/057" | jq -r .procedure)" "DEGENERATIVE NERVOUS SYSTEM DISORDERS W/O MCC"
+check "GET an unknown item is 404" equals "$(status_of -u admin:admin "$api/nope")" 404
+check "no credentials is 401" equals "$(status_of "$api/")" 401
+check "a wrong password is 401" equals "$(status_of -u admin:wrong "$api/")" 401
+check "POST creates (201)" equals "$(status_of -u admin:admin -H 'Content-Type: application/json' \
+  -d '{"pxcode":"E2E1","procedure":"CREATED END TO END"}' "$api/")" 201
+check "POST of the same code is 409" equals "$(status_of -u admin:admin -H 'Content-Type: application/json' \
+  -d '{"pxcode":"E2E1","procedure":"AGAIN"}' "$api/")" 409
+check "PUT replaces" equals "$(curl -s -u admin:admin -X PUT -H 'Content-Type: application/json' \
+  -d '{"procedure":"REPLACED END TO END"}' "$api/E2E1" | jq -r .procedure)" "REPLACED END TO END"
+check "PATCH with httpie updates" equals "$(http --ignore-stdin --body --auth admin:admin PATCH "$api/E2E1" \
+  procedure='PATCHED END TO END' | jq -r .procedure)" "PATCHED END TO END"
+check "POST a second code" equals "$(status_of -u admin:admin -H 'Content-Type: application/json' \
+  -d '{"pxcode":"E2E2","procedure":"TO BE DELETED"}' "$api/")" 201
+check "DELETE is 204" equals "$(status_of -u admin:admin -X DELETE "$api/E2E2")" 204
+check "the deleted code is gone" equals "$(status_of -u admin:admin "$api/E2E2")" 404
+
+step "data survives stop/start and teardown/start"
+scripts/stopStack.sh >/dev/null 2>&1
+check "stopStack.sh stops the API" equals "$(docker inspect --format '{{.State.Status}}' starter-api)" exited
+scripts/stopStack.sh >/dev/null 2>&1 && ok "stopStack.sh twice is fine" || not_ok "stopStack.sh twice is fine"
+scripts/startStack.sh >/dev/null 2>&1
+check "after stop/start the created code is there" equals "$(curl -s -u admin:admin "$api/E2E1" | jq -r .procedure)" "PATCHED END TO END"
+scripts/teardownStack.sh >/dev/null 2>&1
+check "teardownStack.sh removes the containers" equals "$(docker ps -aq --filter label=com.docker.compose.project=starter)" ""
+check "  ... and keeps the data volume" docker volume inspect starter_pgdata
+scripts/teardownStack.sh >/dev/null 2>&1 && ok "teardownStack.sh twice is fine" || not_ok "teardownStack.sh twice is fine"
+started=$(date +%s)
+scripts/startStack.sh >/dev/null 2>&1
+echo "startStack.sh (warm, existing data) took $(seconds_since "$started")s"
+check "after teardown/start the created code is there" equals "$(curl -s -u admin:admin "$api/E2E1" | jq -r .procedure)" "PATCHED END TO END"
+check "  ... and nothing was reloaded (101 codes)" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 101
+
+step "one-off runs: resetdb and the seed's SQL import"
+out=$(scripts/resetdb.sh </dev/null 2>&1) && not_ok "resetdb.sh without --yes (no terminal) refuses" ||
+  ok "resetdb.sh without --yes (no terminal) refuses"
+check "  ... and says to pass --yes" grep -q 'pass --yes to confirm' <<<"$out"
+check "  ... and changed nothing" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 101
+scripts/resetdb.sh --yes
+check "after resetdb.sh --yes the table is empty" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 0
+scripts/importSql.sh "$seed_file"
+check "importSql.sh imports the seed's file unchanged (100 codes)" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 100
+out=$(scripts/importSql.sh "$seed_file" 2>&1) && not_ok "importing it again fails" || ok "importing it again fails"
+check "  ... saying nothing was imported" grep -q 'nothing of' <<<"$out"
+check "  ... and nothing was" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 100
+
+step "SIGTERM stops the API in seconds"
+started=$(date +%s%N)
+docker stop starter-api >/dev/null
+elapsed_ms=$((($(date +%s%N) - started) / 1000000))
+echo "docker stop starter-api took ${elapsed_ms} ms"
+check "the API stopped in under 5 s" test "$elapsed_ms" -lt 5000
+check "  ... with exit code 0" equals "$(docker inspect --format '{{.State.ExitCode}}' starter-api)" 0
+check "  ... after draining (its log says so)" grep -q '"msg":"stopped"' <<<"$(docker logs starter-api 2>&1)"
+
+step "cleanup"
+scripts/cleanupImages.sh
+check "cleanupImages.sh leaves no starter image" equals "$(docker image ls -q 'starter/*')" ""
+check "  ... and no container of the project" equals "$(docker ps -aq --filter label=com.docker.compose.project=starter)" ""
+check "  ... and keeps the data unless asked" docker volume inspect starter_pgdata
+scripts/cleanupImages.sh >/dev/null && ok "cleanupImages.sh twice is fine" || not_ok "cleanupImages.sh twice is fine"
+scripts/cleanupImages.sh --delete-data >/dev/null
+check "cleanupImages.sh --delete-data deletes the volume" bash -c '! docker volume inspect starter_pgdata >/dev/null 2>&1'
+
+printf '\ne2e: %d passed, %d failed\n' "$passed" "$failed"
+[[ $failed -eq 0 ]]
