@@ -26,7 +26,8 @@ export function buildApp(deps: AppDeps): Express {
   const auth: RequestHandler = basicAuth(createVerifier(deps.db, deps.credentialCache));
 
   app.use(createHttpLogger(deps.logger));
-  app.use(express.json({ limit: deps.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'] }));
+  // strict: false, so that `null` or `"x"` reach zod and are answered "must be a JSON object".
+  app.use(express.json({ limit: deps.bodyLimit ?? '100kb', strict: false, type: ['application/json', 'application/*+json'] }));
   app.use(healthRoutes(deps.db));
   app.use(`${apiPrefix}/pxcodes`, auth, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl }));
   app.use(apiPrefix, auth);

@@ -26,6 +26,11 @@ export class CredentialCache {
   private readonly secret = randomBytes(32);
   private readonly entries = new Map<string, CacheEntry>();
   private enabled = true;
+  /**
+   * Bumped by every invalidation. A check that started before a password change finishes after
+   * it; it passes the generation it started in to set(), which then refuses to cache.
+   */
+  private currentGeneration = 0;
 
   constructor(
     private readonly ttlMs: number,
@@ -49,8 +54,12 @@ export class CredentialCache {
     return entry.user;
   }
 
-  set(username: string, password: string, user: AuthenticatedUser): void {
-    if (!this.enabled || this.ttlMs <= 0 || this.maxEntries <= 0) return;
+  get generation(): number {
+    return this.currentGeneration;
+  }
+
+  set(username: string, password: string, user: AuthenticatedUser, startedIn: number): void {
+    if (!this.enabled || this.ttlMs <= 0 || this.maxEntries <= 0 || startedIn !== this.currentGeneration) return;
     const key = this.key(username, password);
     this.entries.delete(key);
     this.entries.set(key, { user, expiresAt: this.now() + this.ttlMs });
@@ -63,7 +72,14 @@ export class CredentialCache {
 
   /** Drops every entry of this user (password changed, user removed). */
   invalidateUser(username: string): void {
+    this.currentGeneration++;
     for (const [key, entry] of this.entries) if (entry.user.username === username) this.entries.delete(key);
+  }
+
+  /** Drops everything (the users table was truncated or recreated). */
+  clear(): void {
+    this.currentGeneration++;
+    this.entries.clear();
   }
 
   /**
@@ -72,7 +88,7 @@ export class CredentialCache {
    */
   setEnabled(enabled: boolean): void {
     this.enabled = enabled;
-    if (!enabled) this.entries.clear();
+    if (!enabled) this.clear();
   }
 
   get size(): number {
@@ -96,17 +112,21 @@ export function parseBasicAuthorization(header: string | undefined): Credentials
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
+const isPossibleUsername = (name: string) => name.length > 0 && name.length <= 100 && !name.includes('\0');
+
 type Verify = (username: string, password: string) => Promise<AuthenticatedUser | undefined>;
 
 export function createVerifier(db: Database, cache: CredentialCache): Verify {
   return async (username, password) => {
     const cached = cache.get(username, password);
     if (cached) return cached;
-    const user = await findUserByName(db, username);
+    const generation = cache.generation;
+    // Names no user can have (PostgreSQL cannot even compare a NUL) cost the same time, no query.
+    const user = isPossibleUsername(username) ? await findUserByName(db, username) : undefined;
     const valid = user ? await verifyPassword(password, user.password_hash) : await verifyAgainstNothing(password);
     if (!user || !valid) return undefined;
     const authenticated = { id: user.id, username: user.username };
-    cache.set(username, password, authenticated);
+    cache.set(username, password, authenticated, generation);
     return authenticated;
   };
 }

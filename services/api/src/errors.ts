@@ -57,6 +57,14 @@ function toHttpError(error: unknown): HttpError | undefined {
   }
   const sqlState = (error as { code?: unknown }).code;
   if (sqlState === '23505') return new HttpError(409, 'a record with this key already exists');
+  // character_not_in_repertoire / untranslatable_character: a NUL, which PostgreSQL text cannot hold.
+  if (sqlState === '22021' || sqlState === '22P05') {
+    return new HttpError(400, 'the request contains a character that cannot be stored (NUL)');
+  }
+  // The router's decoding of %-escapes in the path.
+  if (error instanceof URIError || (error as { name?: unknown }).name === 'URIError') {
+    return new HttpError(400, 'the URL has invalid percent-encoding');
+  }
   // body-parser's errors (http-errors) carry a client status and a `type`.
   const { status, type } = error as { status?: unknown; type?: unknown };
   if (typeof status === 'number' && status >= 400 && status < 500 && typeof type === 'string') {
@@ -77,11 +85,15 @@ export const notFound: RequestHandler = (req) => {
   throw new HttpError(404, `no resource at ${req.method} ${req.path}`);
 };
 
+/** The route's catch-all: OPTIONS lists the methods, any other method is 405 with Allow. */
 export function methodNotAllowed(allowed: string[]): RequestHandler {
-  return (req) => {
-    throw new HttpError(405, `${req.method} is not allowed here; use ${allowed.join(', ')}`, {
-      Allow: allowed.join(', '),
-    });
+  const allow = [...allowed, 'OPTIONS'].join(', ');
+  return (req, res) => {
+    if (req.method === 'OPTIONS') {
+      res.set('Allow', allow).status(204).end();
+      return;
+    }
+    throw new HttpError(405, `${req.method} is not allowed here; use ${allowed.join(', ')}`, { Allow: allow });
   };
 }
 
@@ -95,5 +107,10 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
     res.destroy();
     return;
   }
-  res.status(httpError.status).set(httpError.headers).json(errorBody(httpError.status, httpError.message));
+  // Sent with end(), not json(): an error carries no ETag that could pass for the resource's.
+  res
+    .status(httpError.status)
+    .set(httpError.headers)
+    .set('Content-Type', 'application/json; charset=utf-8')
+    .end(JSON.stringify(errorBody(httpError.status, httpError.message)));
 };

@@ -1,10 +1,18 @@
+import { createHash } from 'node:crypto';
 import type { Request } from 'express';
-import etag from 'etag';
+import { HttpError } from './errors';
+
+// A DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port.
+const hostPattern = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /** The absolute base of every link: PUBLIC_URL when set, else the request's own origin. */
 export function baseUrl(req: Request, publicUrl: string | undefined): string {
-  // req.host honours X-Forwarded-Host only when 'trust proxy' allows it.
-  return publicUrl ?? `${req.protocol}://${req.host ?? 'localhost'}`;
+  if (publicUrl) return publicUrl;
+  // req.host honours X-Forwarded-Host only when 'trust proxy' allows it. It goes into links and
+  // headers, so it must be a host and nothing else.
+  const host = req.host ?? 'localhost';
+  if (!hostPattern.test(host)) throw new HttpError(400, 'the Host header is not a valid host[:port]');
+  return `${req.protocol}://${host}`;
 }
 
 export interface PageMeta {
@@ -45,9 +53,12 @@ export function linkHeader(meta: Pick<PageMeta, 'first' | 'last' | 'prev' | 'nex
   return links.join(', ');
 }
 
-/** The strong ETag Express sends for this JSON body (app setting 'etag' = 'strong'). */
-export function etagOf(body: unknown): string {
-  return etag(JSON.stringify(body));
+/**
+ * A strong entity tag from the stored fields alone, not from the links in the representation, so
+ * clients that reach the API under different host names agree on it (If-Match works for all).
+ */
+export function etagOf(fields: readonly unknown[]): string {
+  return `"${createHash('sha256').update(JSON.stringify(fields)).digest('base64url').slice(0, 27)}"`;
 }
 
 /**

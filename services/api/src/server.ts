@@ -14,12 +14,19 @@ export interface DatabaseConnection {
   close(): Promise<void>;
 }
 
-/** DATABASE_URL when given, else the embedded PostgreSQL; waits until it answers. */
-export async function connectDatabase(config: Config, logger: Logger): Promise<DatabaseConnection> {
+/**
+ * DATABASE_URL when given, else the embedded PostgreSQL (the server owns it; CLI commands share
+ * a running one); waits until it answers.
+ */
+export async function connectDatabase(
+  config: Config,
+  logger: Logger,
+  embeddedMode: 'own' | 'shared' = 'own',
+): Promise<DatabaseConnection> {
   let embedded: EmbeddedDatabase | undefined;
   let url = config.DATABASE_URL;
   if (!url) {
-    embedded = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR, config.EMBEDDED_PG_PORT, logger);
+    embedded = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR, config.EMBEDDED_PG_PORT, logger, embeddedMode);
     url = embedded.url;
     logger.info({ dir: config.EMBEDDED_PG_DIR, port: config.EMBEDDED_PG_PORT }, 'embedded PostgreSQL running');
   }

@@ -30,7 +30,9 @@ export function listenForUserChanges(url: string, cache: CredentialCache, logger
     const current = new Client({ connectionString: url });
     client = current;
     current.on('notification', (message) => {
-      if (message.payload !== undefined) cache.invalidateUser(message.payload);
+      // '*' is sent when the whole table was emptied or recreated.
+      if (message.payload === '*') cache.clear();
+      else if (message.payload !== undefined) cache.invalidateUser(message.payload);
     });
     const lost = (error?: Error) => {
       if (stopped || client !== current) return;

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { CredentialCache, parseBasicAuthorization } from '../src/auth';
+import { recreateSchema } from '../src/db';
 import { createLogger } from '../src/logger';
 import { deleteUser, setPassword } from '../src/users/repository';
 import { listenForUserChanges } from '../src/userChanges';
@@ -106,6 +107,15 @@ describe('basic auth on /api/v1.0', () => {
     expect(other.status).toBe(401);
   });
 
+  test('when the user name holds a NUL or is longer than any name, then 401 (not a database error)', async () => {
+    const { app } = buildTestApp(database.db);
+    for (const name of ['a\0b', 'x'.repeat(500)]) {
+      const res = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic(`${name}:pw`));
+      expect(res.status).toBe(401);
+      expect(res.body.message).toBe('invalid username or password');
+    }
+  });
+
   test('when /health and /ready are called, then no credentials are needed', async () => {
     const { app } = buildTestApp(database.db);
     expect((await request(app).get('/health')).status).toBe(200);
@@ -154,7 +164,7 @@ describe('the verified-credential cache', () => {
   test('when entries pass their TTL, then they are dropped', () => {
     let now = 0;
     const cache = new CredentialCache(1000, 10, () => now);
-    cache.set('a', 'pw', { id: 1, username: 'a' });
+    cache.set('a', 'pw', { id: 1, username: 'a' }, cache.generation);
     expect(cache.get('a', 'pw')).toEqual({ id: 1, username: 'a' });
     expect(cache.get('a', 'other')).toBeUndefined();
     now = 1000;
@@ -163,10 +173,48 @@ describe('the verified-credential cache', () => {
 
   test('when more credentials than the bound arrive, then the oldest are evicted', () => {
     const cache = new CredentialCache(60_000, 3);
-    for (let i = 0; i < 5; i++) cache.set(`u${i}`, 'pw', { id: i, username: `u${i}` });
+    for (let i = 0; i < 5; i++) cache.set(`u${i}`, 'pw', { id: i, username: `u${i}` }, cache.generation);
     expect(cache.size).toBe(3);
     expect(cache.get('u0', 'pw')).toBeUndefined();
     expect(cache.get('u4', 'pw')).toEqual({ id: 4, username: 'u4' });
+  });
+
+  test('when a check started before an invalidation ends after it, then its result is not cached', () => {
+    const cache = new CredentialCache(60_000, 10);
+    const startedIn = cache.generation; // the check reads the old hash...
+    cache.invalidateUser('someone-else'); // ...a password changes meanwhile...
+    cache.set('a', 'old-password', { id: 1, username: 'a' }, startedIn); // ...then the check ends
+    expect(cache.size).toBe(0);
+    expect(cache.get('a', 'old-password')).toBeUndefined();
+  });
+
+  test('when the users table is recreated (resetdb) or truncated, then every cached credential goes', async () => {
+    const own = await createTestDatabase();
+    const credentialCache = new CredentialCache(60_000, 100);
+    const listener = listenForUserChanges(own.url, credentialCache, createLogger('silent'));
+    try {
+      await addTestUser(own.db, 'before-reset', 'pw');
+      const { app } = buildTestApp(own.db, { credentialCache });
+      await until(async () => {
+        await request(app).get('/api/v1.0/pxcodes/').auth('before-reset', 'pw');
+        return credentialCache.size === 1;
+      });
+      await recreateSchema(own.db);
+      await until(async () => credentialCache.size === 0);
+      expect((await request(app).get('/api/v1.0/pxcodes/').auth('before-reset', 'pw')).status).toBe(401);
+
+      await addTestUser(own.db, 'before-truncate', 'pw');
+      await until(async () => {
+        await request(app).get('/api/v1.0/pxcodes/').auth('before-truncate', 'pw');
+        return credentialCache.size === 1;
+      });
+      await own.db.raw('truncate starter_users');
+      await until(async () => credentialCache.size === 0);
+      expect((await request(app).get('/api/v1.0/pxcodes/').auth('before-truncate', 'pw')).status).toBe(401);
+    } finally {
+      await listener.stop();
+      await own.drop();
+    }
   });
 
   test('when a password changes in the database, then the old password stops working at once', async () => {

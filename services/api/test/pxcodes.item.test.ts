@@ -307,7 +307,94 @@ describe('DELETE /api/v1.0/pxcodes/:pxcode', () => {
   });
 });
 
+describe('hostile and odd input', () => {
+  test.each([
+    ['%FF', 400, 'the URL has invalid percent-encoding'],
+    ['%C0%AF', 400, 'the URL has invalid percent-encoding'],
+    ['%00', 404, "pxcode '\u0000' was not found"],
+    ['a%20b', 404, "pxcode 'a b' was not found"],
+  ])('when the code in the path is %s, then %i in the JSON shape', async (path, status, message) => {
+    for (const method of ['get', 'delete'] as const) {
+      const res = await api()[method](`/api/v1.0/pxcodes/${path}`).auth(...auth);
+      expect(res.status).toBe(status);
+      expect(res.body).toEqual({ status, error: status === 400 ? 'Bad Request' : 'Not Found', message });
+    }
+  });
+
+  test('when procedure holds a NUL, then 400 names the field', async () => {
+    const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode: 'NUL1', procedure: 'a\u0000b' });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('procedure: must not contain NUL characters');
+  });
+
+  test.each([['null'], ['"text"'], ['42']])('when the JSON body is %s, then 400 says it must be an object', async (json) => {
+    const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).set('Content-Type', 'application/json').send(json);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('body: must be a JSON object');
+  });
+
+  test('when the Host header is not a host, then 400 and nothing of it is echoed into links', async () => {
+    const { app: plain } = buildTestApp(database.db);
+    const res = await request(plain)
+      .get('/api/v1.0/pxcodes/')
+      .auth(...auth)
+      .set('Host', 'evil>; rel="next", <http://x');
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe('the Host header is not a valid host[:port]');
+    expect(res.headers.link).toBeUndefined();
+  });
+
+  test('when the same item is read under two host names, then its ETag is the same and If-Match works', async () => {
+    const pxcode = await created('ONE NAME');
+    const { app: plain } = buildTestApp(database.db);
+    const viaA = await request(plain).get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).set('Host', '127.0.0.1:5000');
+    const viaB = await request(plain).get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).set('Host', 'localhost:5000');
+    expect(viaA.body.url).not.toBe(viaB.body.url);
+    expect(viaA.headers.etag).toBe(viaB.headers.etag);
+    const res = await request(plain)
+      .patch(`/api/v1.0/pxcodes/${pxcode}`)
+      .auth(...auth)
+      .set('Host', 'localhost:5000')
+      .set('If-Match', viaA.headers.etag as string)
+      .send({ procedure: 'CHANGED' });
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).not.toBe(viaA.headers.etag);
+  });
+
+  test('when an error is answered, then it carries no ETag', async () => {
+    const pxcode = await created();
+    const res = await api().put(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).set('If-Match', '"stale"').send({ procedure: 'X' });
+    expect(res.status).toBe(412);
+    expect(res.headers.etag).toBeUndefined();
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+  });
+
+  test('when per_page is absurdly large, then it is still capped; an absurd page is 400', async () => {
+    const capped = await api().get(`/api/v1.0/pxcodes/?per_page=${'9'.repeat(40)}`).auth(...auth);
+    expect(capped.status).toBe(200);
+    expect(capped.body.meta.per_page).toBe(100);
+    const page = await api().get(`/api/v1.0/pxcodes/?page=${'9'.repeat(40)}`).auth(...auth);
+    expect(page.status).toBe(400);
+    expect(page.body.message).toBe('page: must be at most 9007199254740991');
+  });
+});
+
 describe('methods a route does not have', () => {
+  test.each([
+    ['/api/v1.0/pxcodes/', 'GET, HEAD, POST, OPTIONS'],
+    ['/api/v1.0/pxcodes/039', 'GET, HEAD, PUT, PATCH, DELETE, OPTIONS'],
+  ])('when OPTIONS %s, then 204 with Allow', async (path, allow) => {
+    const res = await api().options(path).auth(...auth);
+    expect(res.status).toBe(204);
+    expect(res.headers.allow).toBe(allow);
+  });
+
+  test.each([['/health'], ['/ready']])('when POST %s, then 405 with Allow', async (path) => {
+    const res = await api().post(path);
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('GET, HEAD, OPTIONS');
+  });
+
   test.each([
     ['delete', '/api/v1.0/pxcodes/', 'GET, HEAD, POST'],
     ['put', '/api/v1.0/pxcodes', 'GET, HEAD, POST'],
@@ -315,7 +402,7 @@ describe('methods a route does not have', () => {
   ] as const)('when %s %s, then 405 with Allow', async (method, path, allow) => {
     const res = await api()[method](path).auth(...auth);
     expect(res.status).toBe(405);
-    expect(res.headers.allow).toBe(allow);
+    expect(res.headers.allow).toBe(`${allow}, OPTIONS`);
     expect(res.body).toEqual({
       status: 405,
       error: 'Method Not Allowed',

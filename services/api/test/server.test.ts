@@ -168,8 +168,30 @@ describe('serve without DATABASE_URL (npm start)', () => {
       expect(res.status).toBe(200);
       const total = await fetch(`http://127.0.0.1:${second.port}/api/v1.0/pxcodes/`, { headers: authHeader('admin', 'admin') });
       expect(((await total.json()) as { meta: { total: number } }).meta.total).toBe(101);
+
+      // A second server on the same data folder must not take the cluster from the first.
+      const refused = await start(env).then(
+        (third) => (third.child.kill('SIGKILL'), 'started'),
+        (error: Error) => error.message,
+      );
+      expect(refused).toContain('is in use by another command');
     } finally {
       expect(await stop(second)).toBe(0);
+    }
+  });
+
+  test('when the server was killed and left its PostgreSQL running, then the next start takes over', async () => {
+    const env = { EMBEDDED_PG_DIR: path.join(parent, 'pg2'), EMBEDDED_PG_PORT: String(await freePort()) };
+    const killed = await start(env);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    const next = await start(env);
+    try {
+      expect(next.output()).toContain('stopping an embedded PostgreSQL left running by a process that is gone');
+      const res = await fetch(`http://127.0.0.1:${next.port}/api/v1.0/pxcodes/039`, { headers: authHeader('admin', 'admin') });
+      expect(res.status).toBe(200);
+    } finally {
+      expect(await stop(next)).toBe(0);
     }
   });
 });

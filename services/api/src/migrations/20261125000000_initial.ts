@@ -17,12 +17,15 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE FUNCTION starter_users_notify() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      PERFORM pg_notify('starter_users_changed', OLD.username);
+      PERFORM pg_notify('starter_users_changed', CASE WHEN TG_LEVEL = 'ROW' THEN OLD.username ELSE '*' END);
       RETURN NULL;
     END $$;
     CREATE TRIGGER starter_users_changed
       AFTER UPDATE OR DELETE ON starter_users
       FOR EACH ROW EXECUTE FUNCTION starter_users_notify();
+    CREATE TRIGGER starter_users_truncated
+      AFTER TRUNCATE ON starter_users
+      FOR EACH STATEMENT EXECUTE FUNCTION starter_users_notify();
   `);
 }
 

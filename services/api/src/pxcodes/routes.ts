@@ -1,9 +1,9 @@
-import { Router, type Request, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Database } from '../db';
 import { HttpError, methodNotAllowed } from '../errors';
 import { baseUrl, etagOf, ifMatchPasses, linkHeader, pageMeta } from '../http';
 import type { PxcodeRow } from './repository';
-import { createBody, listQuery, patchBody, replaceBody } from './schema';
+import { createBody, listQuery, patchBody, pxcodeSchema, replaceBody } from './schema';
 import * as service from './service';
 
 export interface PxcodeRoutesOptions {
@@ -32,9 +32,13 @@ export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
     url: `${collectionUrl(req)}${encodeURIComponent(row.pxcode)}`,
   });
 
+  const itemEtag = (row: PxcodeRow) => etagOf([row.pxcode, row.procedure]);
+  const sendItem = (req: Request, res: Response, row: PxcodeRow) =>
+    res.set('ETag', itemEtag(row)).json(represent(req, row));
+
   // The ETag a GET of this item sends right now: If-Match compares against it.
   const ifMatch = (req: Request) => (current: PxcodeRow) => {
-    if (!ifMatchPasses(req.get('if-match'), etagOf(represent(req, current)))) {
+    if (!ifMatchPasses(req.get('if-match'), itemEtag(current))) {
       throw new HttpError(412, `pxcode '${current.pxcode}' has changed since it was read (If-Match); GET it again`);
     }
   };
@@ -49,23 +53,28 @@ export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
     })
     .post(requireJson, async (req, res) => {
       const item = await service.create(db, createBody.parse(req.body));
-      const body = represent(req, item);
-      res.status(201).location(body.url).json(body);
+      sendItem(req, res.status(201).location(represent(req, item).url), item);
     })
     .all(methodNotAllowed(['GET', 'HEAD', 'POST']));
+
+  // A string that cannot be a code names no item: 404 without asking the database.
+  router.param('pxcode', (req, _res, next, pxcode: string) => {
+    if (!pxcodeSchema.safeParse(pxcode).success) throw new HttpError(404, `pxcode '${pxcode}' was not found`);
+    next();
+  });
 
   router
     .route('/:pxcode')
     .get(async (req, res) => {
-      res.json(represent(req, await service.get(db, req.params.pxcode)));
+      sendItem(req, res, await service.get(db, req.params.pxcode));
     })
     .put(requireJson, async (req, res) => {
       const changes = replaceBody.parse(req.body);
-      res.json(represent(req, await service.update(db, req.params.pxcode, changes, ifMatch(req))));
+      sendItem(req, res, await service.update(db, req.params.pxcode, changes, ifMatch(req)));
     })
     .patch(requireJson, async (req, res) => {
       const changes = patchBody.parse(req.body);
-      res.json(represent(req, await service.update(db, req.params.pxcode, changes, ifMatch(req))));
+      sendItem(req, res, await service.update(db, req.params.pxcode, changes, ifMatch(req)));
     })
     .delete(async (req, res) => {
       await service.remove(db, req.params.pxcode, ifMatch(req));

@@ -13,7 +13,8 @@ export const procedureSchema = z
   .string({ error: required('a string') })
   .trim()
   .min(1, 'must not be empty')
-  .max(255, 'must be at most 255 characters');
+  .max(255, 'must be at most 255 characters')
+  .refine((text) => !text.includes('\0'), 'must not contain NUL characters');
 
 export const createBody = z.strictObject(
   { pxcode: pxcodeSchema, procedure: procedureSchema },
@@ -34,14 +35,14 @@ export type PxcodeChanges = Partial<NewPxcode>;
 
 const positiveInteger = z
   .string({ error: 'must be a single positive whole number' })
-  .regex(/^[0-9]{1,15}$/, 'must be a positive whole number')
+  .regex(/^[0-9]+$/, 'must be a positive whole number')
   .transform(Number)
   .refine((n) => n >= 1, 'must be a positive whole number');
 
 export const maxPerPage = 100;
 
 export const listQuery = z.object({
-  page: positiveInteger.default(1),
-  // As in the seed, a larger per_page is capped rather than refused.
+  page: positiveInteger.refine(Number.isSafeInteger, `must be at most ${Number.MAX_SAFE_INTEGER}`).default(1),
+  // As in the seed, a larger per_page (however large) is capped rather than refused.
   per_page: positiveInteger.default(maxPerPage).transform((n) => Math.min(n, maxPerPage)),
 });
