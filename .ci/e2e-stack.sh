@@ -47,7 +47,7 @@ check "  ... and says Docker is not installed" grep -q 'Docker is not installed'
 out=$(scripts/importSql.sh /no/such/file.sql 2>&1) && not_ok "importSql.sh of a missing file fails" || ok "importSql.sh of a missing file fails"
 check "  ... naming the file" grep -q "cannot read '/no/such/file.sql'" <<<"$out"
 
-step "build (cold)"
+step "build"
 started=$(date +%s)
 scripts/buildImages.sh >/tmp/starter-e2e-build.log 2>&1 || { tail -40 /tmp/starter-e2e-build.log; exit 1; }
 echo "buildImages.sh took $(seconds_since "$started")s"
