@@ -4,7 +4,7 @@ import { recreateSchema } from '../src/db';
 import { createLogger } from '../src/logger';
 import { deleteUser, setPassword } from '../src/users/repository';
 import { listenForUserChanges } from '../src/userChanges';
-import { addTestUser, buildTestApp, createTestDatabase, user, type TestDatabase } from './helpers';
+import { addTestUser, buildTestApp, createTestDatabase, user, waitUntil, type TestDatabase } from './helpers';
 
 let database: TestDatabase;
 
@@ -195,21 +195,21 @@ describe('the verified-credential cache', () => {
     try {
       await addTestUser(own.db, 'before-reset', 'pw');
       const { app } = buildTestApp(own.db, { credentialCache });
-      await until(async () => {
+      await waitUntil(async () => {
         await request(app).get('/api/v1.0/pxcodes/').auth('before-reset', 'pw');
         return credentialCache.size === 1;
       });
       await recreateSchema(own.db);
-      await until(async () => credentialCache.size === 0);
+      await waitUntil(async () => credentialCache.size === 0);
       expect((await request(app).get('/api/v1.0/pxcodes/').auth('before-reset', 'pw')).status).toBe(401);
 
       await addTestUser(own.db, 'before-truncate', 'pw');
-      await until(async () => {
+      await waitUntil(async () => {
         await request(app).get('/api/v1.0/pxcodes/').auth('before-truncate', 'pw');
         return credentialCache.size === 1;
       });
       await own.db.raw('truncate starter_users');
-      await until(async () => credentialCache.size === 0);
+      await waitUntil(async () => credentialCache.size === 0);
       expect((await request(app).get('/api/v1.0/pxcodes/').auth('before-truncate', 'pw')).status).toBe(401);
     } finally {
       await listener.stop();
@@ -223,17 +223,17 @@ describe('the verified-credential cache', () => {
     const listener = listenForUserChanges(database.url, credentialCache, createLogger('silent'));
     try {
       const { app } = buildTestApp(database.db, { credentialCache });
-      await until(async () => {
+      await waitUntil(async () => {
         await request(app).get('/api/v1.0/pxcodes/').auth('changer', 'old-password');
         return credentialCache.size === 1; // cached once the listener is connected
       });
       await setPassword(database.db, 'changer', 'new-password');
-      await until(async () => credentialCache.size === 0);
+      await waitUntil(async () => credentialCache.size === 0);
       expect((await request(app).get('/api/v1.0/pxcodes/').auth('changer', 'old-password')).status).toBe(401);
       expect((await request(app).get('/api/v1.0/pxcodes/').auth('changer', 'new-password')).status).toBe(200);
 
       await deleteUser(database.db, 'changer');
-      await until(async () => credentialCache.size === 0);
+      await waitUntil(async () => credentialCache.size === 0);
       expect((await request(app).get('/api/v1.0/pxcodes/').auth('changer', 'new-password')).status).toBe(401);
     } finally {
       await listener.stop();
@@ -254,11 +254,3 @@ describe('parseBasicAuthorization', () => {
     expect(parseBasicAuthorization(header)).toEqual(expected);
   });
 });
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -1,9 +1,9 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createServer } from 'node:net';
 import { startEmbeddedPostgres } from '../src/embedded';
 import { createLogger } from '../src/logger';
+import { freePort } from './helpers';
 
 /**
  * One PostgreSQL server for the whole run, from the first of: TEST_DATABASE_URL; testcontainers
@@ -46,16 +46,6 @@ async function dockerAnswers(): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 declare global {

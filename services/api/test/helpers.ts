@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { Client } from 'pg';
 import { buildApp, type AppDeps } from '../src/app';
@@ -86,4 +87,24 @@ let counter = 0;
 export function uniqueCode(): string {
   counter += 1;
   return `T${process.pid % 1000}-${counter}`.slice(0, 10);
+}
+
+/** Polls a condition until it holds, or fails after the deadline: tests wait on states, not sleeps. */
+export async function waitUntil(condition: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A port nothing listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }

@@ -1,11 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from './helpers';
+import { createTestDatabase, freePort, waitUntil, type TestDatabase } from './helpers';
 
 // The server is tested as it runs in production: the compiled build, in its own process.
 const cli = path.resolve(__dirname, '../dist/cli.js');
@@ -110,7 +109,7 @@ describe('serve with DATABASE_URL', () => {
       });
       const signalled = Date.now();
       server.child.kill('SIGTERM');
-      await waitFor(() => server.output().includes('stopping: finishing in-flight requests'));
+      await waitUntil(() => server.output().includes('stopping: finishing in-flight requests'));
       await blocker.query('commit');
       const res = await inFlight;
       expect(res.status).toBe(200);
@@ -195,25 +194,3 @@ describe('serve without DATABASE_URL (npm start)', () => {
     }
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  return waitUntil(async () => condition(), timeoutMs);
-}
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
