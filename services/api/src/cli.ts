@@ -165,7 +165,8 @@ const commands: Record<string, Command> = {
       onProgress: (rows) => io.stderr.write(`  ${rows.toLocaleString('en-US')} rows read\n`),
     });
     const seconds = (Date.now() - started) / 1000;
-    print(io, `imported ${file}: ${result.rows} rows read, ${result.written} written in ${seconds.toFixed(1)}s`);
+    const peakRss = Math.round(process.resourceUsage().maxRSS / 1024);
+    print(io, `imported ${file}: ${result.rows} rows read, ${result.written} written in ${seconds.toFixed(1)}s (peak RSS ${peakRss} MB)`);
   },
   async seed({ db, io }) {
     await migrate(db);

@@ -16,7 +16,7 @@ export function baseUrl(req: Request, publicUrl: string | undefined): string {
 }
 
 export interface PageMeta {
-  page: number;
+  page: number | null;
   pages: number;
   per_page: number;
   total: number;
@@ -41,6 +41,30 @@ export function pageMeta(collectionUrl: string, page: number, perPage: number, t
     prev: page > 1 ? link(page - 1) : null,
     total,
   };
+}
+
+/**
+ * A keyset page: the seed's meta with `next` continuing by cursor. Its page number is not known
+ * (null), nor is `prev`; `first` and `last` stay page-number links as in the seed.
+ */
+export function cursorMeta(collectionUrl: string, perPage: number, total: number, nextAfter: number | undefined): PageMeta {
+  return {
+    ...pageMeta(collectionUrl, 1, perPage, total),
+    next: nextAfter === undefined ? null : `${collectionUrl}?per_page=${perPage}&cursor=${encodeCursor(nextAfter)}`,
+    page: null,
+    prev: null,
+  };
+}
+
+// Cursors are opaque to clients; versioned so their form can change without breaking old links.
+export function encodeCursor(afterId: number): string {
+  return Buffer.from(`v1:${afterId}`).toString('base64url');
+}
+
+/** The id a cursor continues after, or undefined when it is not a cursor this API gave out. */
+export function decodeCursor(cursor: string): number | undefined {
+  const match = /^v1:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
+  return match ? Number(match[1]) : undefined;
 }
 
 /** The same links as an RFC 8288 Link header. */

@@ -50,7 +50,11 @@ const count = async () => Number((await database.db('starter_pxcodes').count('* 
 
 describe('migrate', () => {
   test('when the database is new, then it applies the migrations once', async () => {
-    expect(await run(['migrate'])).toEqual({ code: 0, stdout: 'applied 1 migration(s): 20261125000000_initial\n', stderr: '' });
+    expect(await run(['migrate'])).toEqual({
+      code: 0,
+      stdout: 'applied 2 migration(s): 20261125000000_initial, 20261125010000_pxcodes_count\n',
+      stderr: '',
+    });
     expect((await run(['migrate'])).stdout).toBe('the database is up to date\n');
   });
 });
@@ -137,7 +141,7 @@ describe('import', () => {
   (existsSync(seedFile) ? test : test.skip)('when given the seed file unchanged, then its 100 codes are imported', async () => {
     const result = await run(['import', seedFile]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^imported .*starter_pxcodes\.sql: 100 rows read, 100 written in \d+\.\ds\n$/);
+    expect(result.stdout).toMatch(/^imported .*starter_pxcodes\.sql: 100 rows read, 100 written in \d+\.\ds \(peak RSS \d+ MB\)\n$/);
     expect(await count()).toBe(100);
     const first = await database.db('starter_pxcodes').orderBy('id').first('pxcode', 'procedure');
     expect(first).toEqual({ pxcode: '039', procedure: 'EXTRACRANIAL PROCEDURES W/O CC/MCC' });

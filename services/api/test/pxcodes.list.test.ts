@@ -203,3 +203,78 @@ describe('GET /api/v1.0/pxcodes/ on an empty table', () => {
     expect(page2.status).toBe(404);
   });
 });
+
+describe('GET /api/v1.0/pxcodes/ at depth', () => {
+  let deep: TestDatabase;
+  let deepApp: ReturnType<typeof buildTestApp>['app'];
+  const codes = (res: { body: { items: { pxcode: string }[] } }) => res.body.items.map((item) => item.pxcode);
+  beforeAll(async () => {
+    deep = await createTestDatabase();
+    await addTestUser(deep.db);
+    await deep.db.raw(
+      "insert into starter_pxcodes (pxcode, procedure) select 'D' || lpad(i::text, 4, '0'), 'P' || i from generate_series(1, 257) i",
+    );
+    await deep.db('starter_pxcodes').whereIn('pxcode', ['D0005', 'D0100', 'D0200']).delete(); // gaps in the ids
+    ({ app: deepApp } = buildTestApp(deep.db, { publicUrl: 'http://localhost:5000' }));
+  });
+  afterAll(() => deep.drop());
+  const get = (query: string) => request(deepApp).get(`/api/v1.0/pxcodes/${query}`).auth(...auth);
+
+  test('when rows are added, removed, imported or truncated, then meta.total follows at once', async () => {
+    expect((await get('?per_page=1')).body.meta.total).toBe(254);
+    await request(deepApp).post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode: 'COUNTED', procedure: 'X' });
+    expect((await get('?per_page=1')).body.meta.total).toBe(255);
+    await request(deepApp).delete('/api/v1.0/pxcodes/COUNTED').auth(...auth);
+    expect((await get('?per_page=1')).body.meta.total).toBe(254);
+    const other = await createTestDatabase();
+    try {
+      await importFile(other.db, sampleDataFile);
+      await other.db('starter_pxcodes').where({ pxcode: '039' }).delete();
+      expect(await other.db('starter_pxcodes_count').first('total')).toEqual({ total: '99' });
+      await other.db.raw('truncate starter_pxcodes');
+      expect(await other.db('starter_pxcodes_count').first('total')).toEqual({ total: '0' });
+    } finally {
+      await other.drop();
+    }
+  });
+
+  test('when every page is read by number, then pages read from the end line up with those from the start', async () => {
+    const seen: string[] = [];
+    for (let page = 1; page <= 26; page++) {
+      const res = await get(`?per_page=10&page=${page}`);
+      expect(res.status).toBe(200);
+      expect(res.body.items).toHaveLength(page === 26 ? 4 : 10);
+      seen.push(...codes(res));
+    }
+    const all = await deep.db('starter_pxcodes').orderBy('id').pluck('pxcode');
+    expect(seen).toEqual(all);
+  });
+
+  test('when walking by cursor, then the next links visit every row once, in order, and end with null', async () => {
+    const seen: string[] = [];
+    let res = await get('?per_page=50&cursor=');
+    expect(res.body.meta).toMatchObject({ page: null, prev: null, per_page: 50, pages: 6, total: 254 });
+    expect(res.body.meta.first).toBe(`${base}?per_page=50&page=1`);
+    expect(res.body.meta.next).toMatch(/^http:\/\/localhost:5000\/api\/v1\.0\/pxcodes\/\?per_page=50&cursor=[\w-]+$/);
+    expect(res.headers.link).toContain(`<${res.body.meta.next}>; rel="next"`);
+    seen.push(...codes(res));
+    while (res.body.meta.next) {
+      res = await request(deepApp).get(new URL(res.body.meta.next).pathname + new URL(res.body.meta.next).search).auth(...auth);
+      expect(res.status).toBe(200);
+      seen.push(...codes(res));
+    }
+    expect(seen).toEqual(await deep.db('starter_pxcodes').orderBy('id').pluck('pxcode'));
+    expect(res.body.items).toHaveLength(4);
+    expect(res.headers.link).not.toContain('rel="next"');
+  });
+
+  test.each([
+    ['?cursor=bogus', 'cursor: is not a cursor from a next link'],
+    ['?cursor=&page=2', 'cursor: cannot be combined with page'],
+    ['?cursor=a&cursor=b', 'cursor: must be a single cursor'],
+  ])('when the query is %s, then 400 names the cursor', async (query, message) => {
+    const res = await get(query);
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe(message);
+  });
+});

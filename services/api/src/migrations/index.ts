@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as initial from './20261125000000_initial';
+import * as pxcodesCount from './20261125010000_pxcodes_count';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -9,6 +10,7 @@ interface Migration {
 // Listed in code rather than read from a folder, so the same list runs from ts-jest and from dist/.
 const migrations: Record<string, Migration> = {
   '20261125000000_initial': initial,
+  '20261125010000_pxcodes_count': pxcodesCount,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

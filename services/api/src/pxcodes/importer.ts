@@ -1,6 +1,9 @@
+import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
+import type { Client as PgClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { z } from 'zod';
 import type { Database } from '../db';
 import { describeZodError } from '../errors';
@@ -12,7 +15,6 @@ export type OnConflict = 'error' | 'skip' | 'update';
 export interface ImportOptions {
   format?: ImportFormat;
   onConflict?: OnConflict;
-  batchSize?: number;
   onProgress?: (rowsRead: number) => void;
   progressEvery?: number;
 }
@@ -110,48 +112,101 @@ export function formatOf(file: string): ImportFormat {
   return /\.csv$/i.test(file) ? 'csv' : 'sql';
 }
 
-async function writeBatch(db: Database, batch: SourceRow[], onConflict: OnConflict): Promise<number> {
-  let rows = batch.map((entry) => entry.row);
-  if (onConflict === 'update') {
-    // One statement may not update the same row twice: the last line for a code wins.
-    rows = [...new Map(rows.map((row) => [row.pxcode, row])).values()];
-  }
-  const insert = db('starter_pxcodes').insert(rows);
+// COPY's text format: backslash, tab, newline and carriage return are escaped; NUL is refused earlier.
+const copyEscape = (text: string) => text.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
+
+/**
+ * Streams rows into `COPY target FROM STDIN`, in chunks and with backpressure, so a file of any
+ * size costs the same memory. Returns the number of rows read.
+ */
+async function copyRows(
+  connection: PgClient,
+  target: string,
+  source: AsyncIterable<SourceRow>,
+  withLine: boolean,
+  onRow: (rows: number) => void,
+): Promise<number> {
+  const stream = connection.query(copyFrom(`COPY ${target} FROM STDIN`));
+  let failure: Error | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve);
+    stream.on('error', (error) => reject((failure = error)));
+  });
+  done.catch(() => undefined); // awaited below; the server may refuse (a duplicate) mid-stream
+  let rows = 0;
+  let chunk = '';
   try {
-    if (onConflict === 'skip') return (await insert.onConflict('pxcode').ignore().returning('id')).length;
-    if (onConflict === 'update') return (await insert.onConflict('pxcode').merge(['procedure']).returning('id')).length;
-    await insert;
-    return rows.length;
+    for await (const { line, row } of source) {
+      if (failure) throw failure;
+      chunk += `${withLine ? `${line}\t` : ''}${row.pxcode}\t${copyEscape(row.procedure)}\n`;
+      onRow(++rows);
+      if (chunk.length >= 64 * 1024) {
+        if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), done]);
+        chunk = '';
+      }
+    }
   } catch (error) {
-    const { code, detail } = error as { code?: string; detail?: string };
-    const duplicate = code === '23505' ? /\(pxcode\)=\((.*)\)/.exec(detail ?? '')?.[1] : undefined;
-    if (duplicate === undefined) throw error;
-    const line = batch.findLast((entry) => entry.row.pxcode === duplicate)?.line ?? 0;
-    throw new ImportError(line, `pxcode '${duplicate}' already exists (use --on-conflict skip or update)`);
+    stream.destroy(error as Error); // ends the COPY with an error: nothing of it is kept
+    await done.catch(() => undefined);
+    throw error;
   }
+  stream.end(chunk);
+  await done;
+  return rows;
+}
+
+/** After a unique violation on `pxcode`, reads the file again for the line that caused it. */
+async function lineOfDuplicate(file: string, format: ImportFormat, pxcode: string): Promise<number> {
+  let first = 0;
+  for await (const { line, row } of format === 'csv' ? csvRows(file) : sqlRows(file)) {
+    if (row.pxcode !== pxcode) continue;
+    if (first) return line; // the second time the file names it
+    first = line;
+  }
+  return first; // the file names it once: the row was in the table before
 }
 
 /**
- * Imports a file of pxcodes in one transaction: a bad line stops the import with its line number
- * and nothing of the file stays in the database.
+ * Imports a file of pxcodes in one transaction, streamed into COPY: a bad line stops the import
+ * with its line number and nothing of the file stays in the database. An existing code is such an
+ * error, unless `onConflict` says to skip it or to take the file's procedure.
  */
 export async function importFile(db: Database, file: string, options: ImportOptions = {}): Promise<ImportResult> {
-  const { onConflict = 'error', batchSize = 1000, progressEvery = 100_000, onProgress } = options;
-  const source = (options.format ?? formatOf(file)) === 'csv' ? csvRows(file) : sqlRows(file);
+  const { onConflict = 'error', progressEvery = 100_000, onProgress } = options;
+  const format = options.format ?? formatOf(file);
+  const source = format === 'csv' ? csvRows(file) : sqlRows(file);
+  const onRow = (rows: number) => {
+    if (onProgress && rows % progressEvery === 0) onProgress(rows);
+  };
   return db.transaction(async (trx) => {
-    let rows = 0;
-    let written = 0;
-    let batch: SourceRow[] = [];
-    for await (const entry of source) {
-      batch.push(entry);
-      rows++;
-      if (batch.length >= batchSize) {
-        written += await writeBatch(trx, batch, onConflict);
-        batch = [];
+    // Inside a knex transaction this is the transaction's own connection.
+    const connection = (await trx.client.acquireConnection()) as PgClient;
+    if (onConflict === 'error') {
+      try {
+        const rows = await copyRows(connection, 'starter_pxcodes (pxcode, procedure)', source, false, onRow);
+        return { rows, written: rows };
+      } catch (error) {
+        const { code, detail } = error as { code?: string; detail?: string };
+        const duplicate = code === '23505' ? /\(pxcode\)=\((.*)\)/.exec(detail ?? '')?.[1] : undefined;
+        if (duplicate === undefined) throw error;
+        const line = await lineOfDuplicate(file, format, duplicate);
+        throw new ImportError(line, `pxcode '${duplicate}' already exists (use --on-conflict skip or update)`);
       }
-      if (onProgress && rows % progressEvery === 0) onProgress(rows);
     }
-    if (batch.length) written += await writeBatch(trx, batch, onConflict);
-    return { rows, written };
+    // Skip or update: COPY into a scratch table, then one INSERT ... ON CONFLICT in file order.
+    await trx.raw('CREATE TEMP TABLE starter_import (line bigint, pxcode text, procedure text) ON COMMIT DROP');
+    const rows = await copyRows(connection, 'starter_import (line, pxcode, procedure)', source, true, onRow);
+    const result =
+      onConflict === 'skip'
+        ? await trx.raw(`INSERT INTO starter_pxcodes (pxcode, procedure)
+            SELECT pxcode, procedure FROM starter_import ORDER BY line
+            ON CONFLICT (pxcode) DO NOTHING`)
+        : // One statement may not update a row twice: the last line for a code wins.
+          await trx.raw(`INSERT INTO starter_pxcodes (pxcode, procedure)
+            SELECT pxcode, procedure FROM (
+              SELECT DISTINCT ON (pxcode) line, pxcode, procedure FROM starter_import ORDER BY pxcode, line DESC
+            ) AS last ORDER BY line
+            ON CONFLICT (pxcode) DO UPDATE SET procedure = EXCLUDED.procedure`);
+    return { rows, written: (result as { rowCount: number }).rowCount };
   });
 }

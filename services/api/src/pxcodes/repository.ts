@@ -15,9 +15,24 @@ export function findPage(db: Database, limit: number, offset: number): Promise<P
   return db<PxcodeRow>(table).select(...columns).orderBy('id').limit(limit).offset(offset);
 }
 
+/**
+ * The same page, counted from the end: OFFSET walks every row it skips, so a page in the second
+ * half is cheaper read backwards. `fromEnd` rows come after the page; the result is in id order.
+ */
+export async function findPageFromEnd(db: Database, limit: number, fromEnd: number): Promise<PxcodeRow[]> {
+  const rows = await db<PxcodeRow>(table).select(...columns).orderBy('id', 'desc').limit(limit).offset(fromEnd);
+  return rows.reverse();
+}
+
+/** Keyset pagination: the rows after `afterId`, as deep pages cost no more than the first. */
+export function findAfter(db: Database, afterId: number, limit: number): Promise<PxcodeRow[]> {
+  return db<PxcodeRow>(table).select(...columns).where('id', '>', afterId).orderBy('id').limit(limit);
+}
+
+/** The exact count, kept by the database's own triggers (see the pxcodes_count migration). */
 export async function countAll(db: Database): Promise<number> {
-  const row = await db(table).count<{ count: string }[]>('* as count').first();
-  return Number(row?.count ?? 0);
+  const row = await db('starter_pxcodes_count').first('total');
+  return Number(row?.total ?? 0);
 }
 
 export function findByCode(db: Database, pxcode: string): Promise<PxcodeRow | undefined> {

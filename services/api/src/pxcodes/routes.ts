@@ -1,7 +1,7 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Database } from '../db';
 import { HttpError, methodNotAllowed } from '../errors';
-import { baseUrl, etagOf, ifMatchPasses, linkHeader, pageMeta } from '../http';
+import { baseUrl, cursorMeta, etagOf, ifMatchPasses, linkHeader, pageMeta } from '../http';
 import type { PxcodeRow } from './repository';
 import { createBody, listQuery, patchBody, pxcodeSchema, replaceBody } from './schema';
 import * as service from './service';
@@ -47,8 +47,19 @@ export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
     .route('/')
     .get(async (req, res) => {
       const query = listQuery.parse(req.query);
-      const { rows, total } = await service.listPage(db, query.page, query.per_page);
-      const meta = pageMeta(collectionUrl(req), query.page, query.per_page, total);
+      const url = collectionUrl(req);
+      let rows: PxcodeRow[];
+      let meta;
+      if (query.cursor !== undefined) {
+        const found = await service.listAfter(db, query.cursor, query.per_page);
+        rows = found.rows;
+        meta = cursorMeta(url, query.per_page, found.total, found.nextAfter);
+      } else {
+        const page = query.page ?? 1;
+        const found = await service.listPage(db, page, query.per_page);
+        rows = found.rows;
+        meta = pageMeta(url, page, query.per_page, found.total);
+      }
       res.set('Link', linkHeader(meta)).json({ items: rows.map((row) => represent(req, row)), meta });
     })
     .post(requireJson, async (req, res) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { decodeCursor } from '../http';
 
 const required = (expected: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? 'is required' : `must be ${expected}`;
@@ -41,8 +42,22 @@ const positiveInteger = z
 
 export const maxPerPage = 100;
 
-export const listQuery = z.object({
-  page: positiveInteger.refine(Number.isSafeInteger, `must be at most ${Number.MAX_SAFE_INTEGER}`).default(1),
-  // As in the seed, a larger per_page (however large) is capped rather than refused.
-  per_page: positiveInteger.default(maxPerPage).transform((n) => Math.min(n, maxPerPage)),
-});
+export const listQuery = z
+  .object({
+    page: positiveInteger.refine(Number.isSafeInteger, `must be at most ${Number.MAX_SAFE_INTEGER}`).optional(),
+    // As in the seed, a larger per_page (however large) is capped rather than refused.
+    per_page: positiveInteger.default(maxPerPage).transform((n) => Math.min(n, maxPerPage)),
+    // Keyset pagination: an empty cursor starts at the beginning; `next` links carry the rest.
+    cursor: z
+      .string({ error: 'must be a single cursor' })
+      .transform((cursor, ctx) => {
+        const afterId = cursor === '' ? 0 : decodeCursor(cursor);
+        if (afterId === undefined) ctx.addIssue({ code: 'custom', message: 'is not a cursor from a next link' });
+        return afterId ?? 0;
+      })
+      .optional(),
+  })
+  .refine((query) => query.page === undefined || query.cursor === undefined, {
+    message: 'cannot be combined with page',
+    path: ['cursor'],
+  });

@@ -11,12 +11,37 @@ export interface Page {
 
 /** The page, or 404 past the last page (an empty collection still has page 1). */
 export async function listPage(db: Database, page: number, perPage: number): Promise<Page> {
+  const offset = (page - 1) * perPage;
   const total = await repository.countAll(db);
   const lastPage = Math.max(Math.ceil(total / perPage), 1);
   if (page > lastPage) {
     throw new HttpError(404, `page ${page} is past the last page (${lastPage}) at per_page=${perPage}`);
   }
-  return { rows: await repository.findPage(db, perPage, (page - 1) * perPage), total };
+  if (offset <= total / 2) return { rows: await repository.findPage(db, perPage, offset), total };
+  // OFFSET walks every row it skips: a page in the second half is cheaper read from the end. The
+  // count and the rows then must come from one snapshot, or a concurrent write would shift them.
+  return db.transaction(
+    async (trx) => {
+      const current = await repository.countAll(trx);
+      const end = Math.min(offset + perPage, current);
+      const rows = end > offset ? await repository.findPageFromEnd(trx, end - offset, current - end) : [];
+      return { rows, total: current };
+    },
+    { isolationLevel: 'repeatable read', readOnly: true },
+  );
+}
+
+export interface CursorPage extends Page {
+  /** The id to continue after, or undefined on the last page. */
+  nextAfter: number | undefined;
+}
+
+/** A page by keyset: as fast at any depth as the first page. */
+export async function listAfter(db: Database, afterId: number, perPage: number): Promise<CursorPage> {
+  const [total, rows] = await Promise.all([repository.countAll(db), repository.findAfter(db, afterId, perPage + 1)]);
+  const more = rows.length > perPage;
+  if (more) rows.pop();
+  return { rows, total, nextAfter: more ? rows[rows.length - 1]?.id : undefined };
 }
 
 function notFound(pxcode: string): HttpError {

@@ -1,0 +1,303 @@
+// npm run bench [-- --quick]: the API under load beside a ceiling, on a 100-row and a large table,
+// and the CLI's imports. Prints a Markdown table and writes the figures to bench/results.json.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { Client } from 'pg';
+import { CredentialCache } from '../services/api/src/auth';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../services/api/src/embedded';
+import { encodeCursor } from '../services/api/src/http';
+import { createLogger } from '../services/api/src/logger';
+import type { LoadResult, LoadScenario } from './load';
+
+const quick = process.argv.includes('--quick');
+const settings = quick
+  ? { seconds: 2, warmupSeconds: 1, runs: 1, bigRows: 20_000, importRows: 20_000 }
+  : { seconds: 10, warmupSeconds: 3, runs: 2, bigRows: 1_000_000, importRows: 1_000_000 };
+const connections = 16;
+const root = path.resolve(__dirname, '../../..');
+const cli = path.join(root, 'services/api/dist/cli.js');
+const user = { name: 'bench', password: 'bench-password' };
+const basic = (name: string, password: string) => `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
+const auth = basic(user.name, user.password);
+
+interface Row {
+  scenario: string;
+  result: LoadResult;
+  ceiling?: LoadResult;
+  target?: string;
+  note?: string;
+}
+
+const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(path.join(tmpdir(), 'starter-bench-'));
+  await chmod(work, 0o755); // the embedded cluster runs as user postgres when we are root
+  let embedded: EmbeddedDatabase | undefined;
+  let api: ChildProcess | undefined;
+  try {
+    let serverUrl = process.env.DATABASE_URL;
+    if (!serverUrl) {
+      log('starting an embedded PostgreSQL');
+      embedded = await startEmbeddedPostgres(path.join(work, 'pg'), await freePort(), createLogger('silent'));
+      serverUrl = embedded.url;
+    }
+    const dbUrl = await freshDatabase(serverUrl, 'starter_bench');
+
+    const port = await freePort();
+    log(`starting the API (compiled build, default logging) on port ${port}`);
+    api = spawn(process.execPath, [cli, 'serve'], {
+      env: { PATH: process.env.PATH, DATABASE_URL: dbUrl, PORT: String(port), HOST: '127.0.0.1', ADMIN_USERNAME: user.name, ADMIN_PASSWORD: user.password },
+      stdio: ['ignore', createWriteStream(path.join(work, 'api.log')), 'inherit'],
+    });
+    const base = `http://127.0.0.1:${port}/api/v1.0/pxcodes`;
+    await waitForReady(`http://127.0.0.1:${port}/ready`);
+
+    const rows: Row[] = [];
+    const measure = async (scenario: string, load: Omit<LoadScenario, 'connections' | 'seconds' | 'warmupSeconds'>, extra: Partial<Row> = {}) => {
+      log(`${scenario}`);
+      const result = await loadRuns({ ...load, connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
+      const ceiling = load.method === 'POST' ? undefined : await ceilingFor(load, work);
+      const row: Row = { scenario, result, ...(ceiling ? { ceiling } : {}), ...extra };
+      rows.push(row);
+      return row;
+    };
+
+    const listEtag = (await fetch(`${base}/`, { headers: { authorization: auth } })).headers.get('etag') ?? '';
+    const list = await measure('list, page 1 of 100', { url: `${base}/`, headers: { authorization: auth } }, { target: '>= 0.20 of ceiling' });
+    await measure('one item', { url: `${base}/039`, headers: { authorization: auth } }, { target: '>= 0.25 of ceiling' });
+    await measure('list, If-None-Match (304)', { url: `${base}/`, headers: { authorization: auth, 'if-none-match': listEtag } }, { target: '>= 0.30 of ceiling' });
+    await measure('no credentials (401)', { url: `${base}/` });
+    await measure('wrong password (401/429)', { url: `${base}/`, headers: { authorization: basic(user.name, 'wrong') } });
+
+    log('list while 16 more connections send wrong passwords');
+    const flood = runLoad({ url: `${base}/`, headers: { authorization: basic(user.name, 'wrong') }, connections, seconds: settings.seconds + settings.warmupSeconds, warmupSeconds: 0 });
+    const underFlood = await runLoad({ url: `${base}/`, headers: { authorization: auth }, connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
+    await flood;
+    rows.push({
+      scenario: 'list during a wrong-password flood',
+      result: underFlood,
+      target: '>= 0.5 of the list rate',
+      note: `${(underFlood.requestsPerSecond / list.result.requestsPerSecond).toFixed(2)} of the list rate`,
+    });
+
+    await measure('create codes (POST)', { url: `${base}/`, method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, uniqueCodePrefix: 'W' });
+
+    log(`loading ${settings.bigRows.toLocaleString('en-US')} rows`);
+    await withClient(dbUrl, (client) =>
+      client.query(
+        `insert into starter_pxcodes (pxcode, procedure)
+         select 'M' || to_hex(i), 'GENERATED PROCEDURE NUMBER ' || i from generate_series(1, $1::int) as i`,
+        [settings.bigRows],
+      ),
+    );
+    const total = await withClient(dbUrl, async (client) => Number((await client.query('select count(*) from starter_pxcodes')).rows[0].count));
+    const pages = Math.ceil(total / 100);
+    const deepPage = Math.ceil(pages * 0.95);
+    const deepCursorId = await withClient(dbUrl, async (client) =>
+      Number((await client.query('select id from starter_pxcodes order by id offset $1 limit 1', [(deepPage - 1) * 100 - 1])).rows[0].id),
+    );
+    const bigFirst = await measure(`${label(total)} rows: page 1`, { url: `${base}/`, headers: { authorization: auth } }, { target: '>= 0.8 of the 100-row list' });
+    bigFirst.note = `${(bigFirst.result.requestsPerSecond / list.result.requestsPerSecond).toFixed(2)} of the 100-row list`;
+    const deep = await measure(`${label(total)} rows: page ${deepPage} of ${pages} by number`, { url: `${base}/?page=${deepPage}`, headers: { authorization: auth } }, { target: 'p50 < 150 ms' });
+    const cursor = await measure(`${label(total)} rows: the same depth by cursor`, { url: `${base}/?cursor=${encodeCursor(deepCursorId)}`, headers: { authorization: auth } }, { target: '>= 0.8 of page 1' });
+    cursor.note = `${(cursor.result.requestsPerSecond / bigFirst.result.requestsPerSecond).toFixed(2)} of page 1`;
+    deep.note = `p50 ${deep.result.p50} ms`;
+
+    const apiRss = await rssOf(api.pid);
+    const imports = await importRuns(serverUrl, work);
+    const authCost = authCheckCost(list.result.requestsPerSecond);
+
+    const report = { quick, machine: machine(), settings, connections, rows, imports, apiRssMb: apiRss, authCost };
+    await writeFile(path.join(root, 'bench/results.json'), `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(markdown(report));
+  } finally {
+    api?.kill('SIGTERM');
+    if (api) await once(api, 'exit');
+    await embedded?.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function loadRuns(scenario: LoadScenario): Promise<LoadResult> {
+  const results: LoadResult[] = [];
+  for (let run = 0; run < settings.runs; run++) results.push(await runLoad(scenario));
+  const mean = (pick: (r: LoadResult) => number) => results.reduce((sum, r) => sum + pick(r), 0) / results.length;
+  const statusCodes: Record<string, number> = {};
+  for (const result of results) for (const [code, n] of Object.entries(result.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  return {
+    requestsPerSecond: Math.round(mean((r) => r.requestsPerSecond)),
+    p50: Number(mean((r) => r.p50).toFixed(2)),
+    p99: Number(mean((r) => r.p99).toFixed(2)),
+    statusCodes,
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+  };
+}
+
+async function runLoad(scenario: LoadScenario): Promise<LoadResult> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'load.js'), JSON.stringify(scenario)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`the load generator failed for ${scenario.url}`);
+  return JSON.parse(output) as LoadResult;
+}
+
+/** Records the API's exact answer, serves it from a bare node:http server, and loads that. */
+async function ceilingFor(load: Omit<LoadScenario, 'connections' | 'seconds' | 'warmupSeconds'>, work: string): Promise<LoadResult> {
+  const response = await fetch(load.url, { headers: load.headers ?? {} });
+  const headers: Record<string, string> = {};
+  for (const name of ['content-type', 'etag', 'link', 'www-authenticate', 'x-request-id']) {
+    const value = response.headers.get(name);
+    if (value) headers[name] = value;
+  }
+  const file = path.join(work, 'ceiling.json');
+  await writeFile(file, JSON.stringify({ status: response.status, headers, body: Buffer.from(await response.arrayBuffer()).toString('base64') }));
+  const server = spawn(process.execPath, [path.join(__dirname, 'ceiling.js'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const [chunk] = (await once(server.stdout!, 'data')) as [Buffer];
+    const url = new URL(load.url);
+    return await loadRuns({ ...load, url: `http://127.0.0.1:${chunk.toString().trim()}${url.pathname}${url.search}`, connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
+  } finally {
+    server.kill('SIGTERM');
+    await once(server, 'exit');
+  }
+}
+
+interface ImportFigure {
+  format: string;
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+  peakRssMb: number;
+  target: string;
+}
+
+async function importRuns(serverUrl: string, work: string): Promise<ImportFigure[]> {
+  const csv = path.join(work, 'codes.csv');
+  const sql = path.join(work, 'codes.sql');
+  log(`writing ${settings.importRows.toLocaleString('en-US')}-row CSV and INSERT files`);
+  await writeLines(csv, 'pxcode,procedure', (i) => `I${i.toString(36)},"IMPORTED PROCEDURE, NUMBER ${i}"`);
+  await writeLines(sql, undefined, (i) => `INSERT INTO "starter_pxcodes" ("pxcode","procedure") VALUES ('I${i.toString(36)}','IMPORTED PROCEDURE ''${i}''');`);
+  const figures: ImportFigure[] = [];
+  for (const [format, file, target] of [['CSV', csv, '>= 200k rows/s'], ["seed's INSERT format", sql, '>= 100k rows/s, RSS < 200 MB']] as const) {
+    const url = await freshDatabase(serverUrl, 'starter_bench_import');
+    await runCli(['migrate'], url);
+    log(`import ${format}`);
+    const started = process.hrtime.bigint();
+    const output = await runCli(['import', file], url);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const rss = /peak RSS (\d+) MB/.exec(output)?.[1];
+    figures.push({ format, rows: settings.importRows, seconds: Number(seconds.toFixed(2)), rowsPerSecond: Math.round(settings.importRows / seconds), peakRssMb: Number(rss ?? NaN), target });
+  }
+  return figures;
+}
+
+async function writeLines(file: string, header: string | undefined, line: (i: number) => string): Promise<void> {
+  const out = createWriteStream(file);
+  if (header) out.write(`${header}\n`);
+  for (let i = 1; i <= settings.importRows; i++) {
+    if (!out.write(`${line(i)}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+async function runCli(args: string[], databaseUrl: string): Promise<string> {
+  const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`cli ${args.join(' ')} exited ${code}`);
+  return output;
+}
+
+/** What the warm-cache credential check costs (an HMAC and a map lookup), against a list request. */
+function authCheckCost(listRate: number): { microseconds: number; shareOfListRequest: number } {
+  const cache = new CredentialCache(60_000, 10);
+  cache.set(user.name, user.password, { id: 1, username: user.name }, cache.generation);
+  const n = 200_000;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) cache.get(user.name, user.password);
+  const microseconds = Number(process.hrtime.bigint() - started) / 1e3 / n;
+  // At `listRate` requests/s on all cores, one request costs (cores / rate) seconds of CPU.
+  const requestMicroseconds = (cpus().length / listRate) * 1e6;
+  return { microseconds: Number(microseconds.toFixed(2)), shareOfListRequest: Number((microseconds / requestMicroseconds).toFixed(4)) };
+}
+
+async function freshDatabase(serverUrl: string, name: string): Promise<string> {
+  await withClient(serverUrl, async (client) => {
+    await client.query(`drop database if exists ${name} with (force)`);
+    await client.query(`create database ${name}`);
+  });
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function waitForReady(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the API did not become ready within 60 s');
+}
+
+async function rssOf(pid: number | undefined): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = require('node:net').createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const label = (n: number) => (n >= 1_000_000 ? `${(n / 1_000_000).toFixed(n % 1_000_000 ? 1 : 0)}M` : `${Math.round(n / 1000)}k`);
+
+function machine(): string {
+  return `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
+
+function markdown(report: { machine: string; quick: boolean; rows: Row[]; imports: ImportFigure[]; apiRssMb: number; authCost: { microseconds: number; shareOfListRequest: number } }): string {
+  const lines = [
+    `\n### starter benchmark${report.quick ? ' (--quick: short runs, small tables; figures are not comparable)' : ''}`,
+    `${report.machine}; ${connections} connections, load generator in its own process on the same cores; ${settings.runs} run(s) of ${settings.seconds} s after ${settings.warmupSeconds} s warm-up each.\n`,
+    '| scenario | req/s | p50 ms | p99 ms | ceiling req/s | ratio | target | statuses |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+  ];
+  for (const row of report.rows) {
+    const ratio = row.ceiling ? (row.result.requestsPerSecond / row.ceiling.requestsPerSecond).toFixed(2) : '';
+    const statuses = Object.entries(row.result.statusCodes).map(([code, n]) => `${code}×${n}`).join(' ');
+    lines.push(`| ${row.scenario} | ${row.result.requestsPerSecond} | ${row.result.p50} | ${row.result.p99} | ${row.ceiling?.requestsPerSecond ?? ''} | ${ratio} | ${[row.target, row.note].filter(Boolean).join('; ')} | ${statuses} |`);
+  }
+  lines.push('', '| import | rows | seconds | rows/s | peak RSS MB | target |', '| --- | ---: | ---: | ---: | ---: | --- |');
+  for (const figure of report.imports) lines.push(`| ${figure.format} | ${figure.rows} | ${figure.seconds} | ${figure.rowsPerSecond} | ${figure.peakRssMb} | ${figure.target} |`);
+  lines.push('', `API RSS after the run: ${report.apiRssMb} MB (target <= 150 MB). Warm-cache credential check: ${report.authCost.microseconds} µs, ${(report.authCost.shareOfListRequest * 100).toFixed(2)}% of a list request (target <= 2%).`, '');
+  return `${lines.join('\n')}\n`;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: failed: ${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+});
