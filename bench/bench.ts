@@ -1,7 +1,7 @@
 // npm run bench [-- --quick]: the API under load beside a ceiling, on a 100-row and a large table,
 // and the CLI's imports. Prints a Markdown table and writes the figures to bench/results.json.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     log(`starting the API (compiled build, default logging) on port ${port}`);
     api = spawn(process.execPath, [cli, 'serve'], {
       env: { PATH: process.env.PATH, DATABASE_URL: dbUrl, PORT: String(port), HOST: '127.0.0.1', ADMIN_USERNAME: user.name, ADMIN_PASSWORD: user.password },
-      stdio: ['ignore', createWriteStream(path.join(work, 'api.log')), 'inherit'],
+      stdio: ['ignore', openSync(path.join(work, 'api.log'), 'w'), 'inherit'],
     });
     const base = `http://127.0.0.1:${port}/api/v1.0/pxcodes`;
     await waitForReady(`http://127.0.0.1:${port}/ready`);

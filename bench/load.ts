@@ -44,7 +44,7 @@ async function run(scenario: LoadScenario): Promise<LoadResult> {
   };
   const result = await autocannon(options);
   const statusCodes: Record<string, number> = {};
-  for (const [code, count] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = count.count;
+  for (const [code, count] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = count.count ?? 0;
   return {
     requestsPerSecond: result.requests.average,
     p50: result.latency.p50,

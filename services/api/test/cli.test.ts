@@ -227,6 +227,8 @@ describe('import', () => {
     ['pxcode,procedure\nA1,ONE\nA2\n', /^starter: line 3: /],
     ['pxcode,procedure\nA1,ONE\nA/2,TWO\n', 'starter: line 3: pxcode: must be 1 to 10 letters, digits, dots, dashes or underscores\n'],
     ['pxcode,procedure\nA1,ONE\nA2,\n', 'starter: line 3: procedure: must not be empty\n'],
+    ['pxcode,procedure\nA1,"TWO\nLINES"\n\nA/2,X\n', 'starter: line 5: pxcode: must be 1 to 10 letters, digits, dots, dashes or underscores\n'],
+    ['pxcode,procedure\nE1,"MULTI\nLINE"\nE1,AGAIN\n', "starter: line 4: pxcode 'E1' already exists (use --on-conflict skip or update)\n"],
     ['pxcode,procedure\nD1,ONE\nD2,TWO\nD1,AGAIN\n', "starter: line 4: pxcode 'D1' already exists (use --on-conflict skip or update)\n"],
   ])('when the CSV is %j, then it fails naming the line and imports nothing', async (content, message) => {
     const result = await run(['import', file('bad.csv', content)]);

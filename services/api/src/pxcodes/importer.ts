@@ -35,7 +35,8 @@ export class ImportError extends Error {
 }
 
 interface SourceRow {
-  line: number;
+  /** Rows in file order; the line number itself for SQL, the record number for CSV. */
+  position: number;
   row: NewPxcode;
 }
 
@@ -44,7 +45,7 @@ const rowSchema = z.object({ pxcode: pxcodeSchema, procedure: procedureSchema })
 function validate(line: number, candidate: unknown): SourceRow {
   const result = rowSchema.safeParse(candidate);
   if (!result.success) throw new ImportError(line, describeZodError(result.error));
-  return { line, row: result.data };
+  return { position: line, row: result.data };
 }
 
 const identifier = (name: string) => `(?:"?(?:public"?\\."?)?)?"?${name}"?`;
@@ -81,31 +82,55 @@ async function* sqlRows(file: string): AsyncGenerator<SourceRow> {
   }
 }
 
-async function* csvRows(file: string): AsyncGenerator<SourceRow> {
-  const parser = createReadStream(file).pipe(
-    parseCsv({
-      bom: true,
-      info: true,
-      skip_empty_lines: true,
-      columns: (header: string[]) => {
-        const names = header.map((name) => name.trim().toLowerCase());
-        if (names.length !== 2 || !names.includes('pxcode') || !names.includes('procedure')) {
-          throw new ImportError(1, `the header must be "pxcode,procedure", not "${header.join(',')}"`);
-        }
-        return names;
-      },
-    }),
-  );
+interface CsvRecord {
+  record: string[];
+  line: number | undefined;
+}
+
+/**
+ * CSV records through csv-parse. Its line numbers (`info`) cost more than the parsing itself, so
+ * the fast pass goes without them and a second pass finds the line when there is an error to name.
+ */
+async function* csvRecords(file: string, withLines: boolean): AsyncGenerator<CsvRecord> {
+  const parser = createReadStream(file).pipe(parseCsv({ bom: true, skip_empty_lines: true, info: withLines }));
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: unknown; info: { lines: number } }>) {
-      yield validate(info.lines, record);
+    for await (const item of parser as AsyncIterable<string[] | { record: string[]; info: { lines: number } }>) {
+      yield Array.isArray(item) ? { record: item, line: undefined } : { record: item.record, line: item.info.lines };
     }
   } catch (error) {
-    if (error instanceof ImportError) throw error;
     const csvError = error as { code?: string; lines?: number; message: string };
     if (csvError.code?.startsWith('CSV_')) throw new ImportError(csvError.lines ?? 0, csvError.message);
     throw error;
   }
+}
+
+async function* csvRows(file: string, withLines = false): AsyncGenerator<SourceRow> {
+  let position = 0;
+  let columns: { pxcode: number; procedure: number } | undefined;
+  for await (const { record, line } of csvRecords(file, withLines)) {
+    if (!columns) {
+      const names = record.map((name) => name.trim().toLowerCase());
+      if (names.length !== 2 || !names.includes('pxcode') || !names.includes('procedure')) {
+        throw new ImportError(1, `the header must be "pxcode,procedure", not "${record.join(',')}"`);
+      }
+      columns = { pxcode: names.indexOf('pxcode'), procedure: names.indexOf('procedure') };
+      continue;
+    }
+    position++;
+    const candidate = { pxcode: record[columns.pxcode], procedure: record[columns.procedure] };
+    const result = rowSchema.safeParse(candidate);
+    if (!result.success) {
+      throw new ImportError(line ?? (await csvLineOf(file, position)), describeZodError(result.error));
+    }
+    yield { position: line ?? position, row: result.data };
+  }
+}
+
+/** The line on which the CSV's n-th data record ends. */
+async function csvLineOf(file: string, recordNumber: number): Promise<number> {
+  let seen = -1; // the header comes first
+  for await (const { line } of csvRecords(file, true)) if (++seen === recordNumber) return line ?? 0;
+  return 0;
 }
 
 export function formatOf(file: string): ImportFormat {
@@ -123,7 +148,7 @@ async function copyRows(
   connection: PgClient,
   target: string,
   source: AsyncIterable<SourceRow>,
-  withLine: boolean,
+  withPosition: boolean,
   onRow: (rows: number) => void,
 ): Promise<number> {
   const stream = connection.query(copyFrom(`COPY ${target} FROM STDIN`));
@@ -136,9 +161,9 @@ async function copyRows(
   let rows = 0;
   let chunk = '';
   try {
-    for await (const { line, row } of source) {
+    for await (const { position, row } of source) {
       if (failure) throw failure;
-      chunk += `${withLine ? `${line}\t` : ''}${row.pxcode}\t${copyEscape(row.procedure)}\n`;
+      chunk += `${withPosition ? `${position}\t` : ''}${row.pxcode}\t${copyEscape(row.procedure)}\n`;
       onRow(++rows);
       if (chunk.length >= 64 * 1024) {
         if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), done]);
@@ -158,7 +183,7 @@ async function copyRows(
 /** After a unique violation on `pxcode`, reads the file again for the line that caused it. */
 async function lineOfDuplicate(file: string, format: ImportFormat, pxcode: string): Promise<number> {
   let first = 0;
-  for await (const { line, row } of format === 'csv' ? csvRows(file) : sqlRows(file)) {
+  for await (const { position: line, row } of format === 'csv' ? csvRows(file, true) : sqlRows(file)) {
     if (row.pxcode !== pxcode) continue;
     if (first) return line; // the second time the file names it
     first = line;
@@ -194,18 +219,18 @@ export async function importFile(db: Database, file: string, options: ImportOpti
       }
     }
     // Skip or update: COPY into a scratch table, then one INSERT ... ON CONFLICT in file order.
-    await trx.raw('CREATE TEMP TABLE starter_import (line bigint, pxcode text, procedure text) ON COMMIT DROP');
-    const rows = await copyRows(connection, 'starter_import (line, pxcode, procedure)', source, true, onRow);
+    await trx.raw('CREATE TEMP TABLE starter_import (position bigint, pxcode text, procedure text) ON COMMIT DROP');
+    const rows = await copyRows(connection, 'starter_import (position, pxcode, procedure)', source, true, onRow);
     const result =
       onConflict === 'skip'
         ? await trx.raw(`INSERT INTO starter_pxcodes (pxcode, procedure)
-            SELECT pxcode, procedure FROM starter_import ORDER BY line
+            SELECT pxcode, procedure FROM starter_import ORDER BY position
             ON CONFLICT (pxcode) DO NOTHING`)
         : // One statement may not update a row twice: the last line for a code wins.
           await trx.raw(`INSERT INTO starter_pxcodes (pxcode, procedure)
             SELECT pxcode, procedure FROM (
-              SELECT DISTINCT ON (pxcode) line, pxcode, procedure FROM starter_import ORDER BY pxcode, line DESC
-            ) AS last ORDER BY line
+              SELECT DISTINCT ON (pxcode) position, pxcode, procedure FROM starter_import ORDER BY pxcode, position DESC
+            ) AS last ORDER BY position
             ON CONFLICT (pxcode) DO UPDATE SET procedure = EXCLUDED.procedure`);
     return { rows, written: (result as { rowCount: number }).rowCount };
   });
