@@ -1,6 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import { basicAuth, createVerifier, type CredentialCache } from './auth';
 import type { Database } from './db';
+import type { LoginThrottle } from './loginThrottle';
 import { errorHandler, notFound } from './errors';
 import { healthRoutes } from './health';
 import { createHttpLogger, type Logger } from './logger';
@@ -10,6 +11,7 @@ export interface AppDeps {
   db: Database;
   logger: Logger;
   credentialCache: CredentialCache;
+  loginThrottle: LoginThrottle;
   publicUrl?: string | undefined;
   trustProxy?: boolean | number | string[];
   bodyLimit?: string;
@@ -23,7 +25,7 @@ export function buildApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', 'strong');
   app.set('trust proxy', deps.trustProxy ?? false);
-  const auth: RequestHandler = basicAuth(createVerifier(deps.db, deps.credentialCache));
+  const auth: RequestHandler = basicAuth(createVerifier(deps.db, deps.credentialCache, deps.loginThrottle));
 
   app.use(createHttpLogger(deps.logger));
   // strict: false, so that `null` or `"x"` reach zod and are answered "must be a JSON object".

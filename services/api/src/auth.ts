@@ -4,6 +4,7 @@ import passport from 'passport';
 import { BasicStrategy } from 'passport-http';
 import type { Database } from './db';
 import { HttpError } from './errors';
+import type { LoginThrottle } from './loginThrottle';
 import { findUserByName } from './users/repository';
 import { verifyAgainstNothing, verifyPassword } from './users/passwords';
 
@@ -114,17 +115,35 @@ export function parseBasicAuthorization(header: string | undefined): Credentials
 
 const isPossibleUsername = (name: string) => name.length > 0 && name.length <= 100 && !name.includes('\0');
 
-type Verify = (username: string, password: string) => Promise<AuthenticatedUser | undefined>;
+type Verify = (username: string, password: string, client: string) => Promise<AuthenticatedUser | undefined>;
 
-export function createVerifier(db: Database, cache: CredentialCache): Verify {
-  return async (username, password) => {
+function tooManyAttempts(retryAfter: number): HttpError {
+  return new HttpError(429, `too many failed logins from this address; try again in ${retryAfter} s`, {
+    'Retry-After': String(retryAfter),
+  });
+}
+
+/**
+ * Cached credentials pass at once. Anything else costs a slow hash, so it first passes the login
+ * throttle (429 for a client with too many recent failures) and waits for a hashing slot.
+ */
+export function createVerifier(db: Database, cache: CredentialCache, throttle: LoginThrottle): Verify {
+  return async (username, password, client) => {
     const cached = cache.get(username, password);
     if (cached) return cached;
+    const retryAfter = await throttle.retryAfter(client);
+    if (retryAfter > 0) throw tooManyAttempts(retryAfter);
     const generation = cache.generation;
     // Names no user can have (PostgreSQL cannot even compare a NUL) cost the same time, no query.
     const user = isPossibleUsername(username) ? await findUserByName(db, username) : undefined;
-    const valid = user ? await verifyPassword(password, user.password_hash) : await verifyAgainstNothing(password);
-    if (!user || !valid) return undefined;
+    const valid = await throttle.withHashSlot(() =>
+      user ? verifyPassword(password, user.password_hash) : verifyAgainstNothing(password),
+    );
+    if (valid === undefined) throw new HttpError(503, 'too many logins are being checked; try again shortly', { 'Retry-After': '1' });
+    if (!user || !valid) {
+      await throttle.recordFailure(client);
+      return undefined;
+    }
     const authenticated = { id: user.id, username: user.username };
     cache.set(username, password, authenticated, generation);
     return authenticated;
@@ -148,7 +167,7 @@ class BasicAuthStrategy extends BasicStrategy {
     const credentials = parseBasicAuthorization(req.headers.authorization);
     if (credentials === 'absent') return this.fail(`Basic realm="${realm}", charset="UTF-8"`, 401);
     if (credentials === 'malformed') return this.fail(400);
-    this.verify(credentials.username, credentials.password).then(
+    this.verify(credentials.username, credentials.password, req.ip ?? 'unknown').then(
       (user) => (user ? this.success(user) : this.fail(`Basic realm="${realm}", charset="UTF-8"`, 401)),
       (error: unknown) => this.error(error as Error),
     );

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -41,6 +42,8 @@ const schema = z.object({
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)?$/i, 'expected a size such as 100kb').default('100kb'),
   AUTH_CACHE_TTL: z.coerce.number().min(0).max(3600).default(60),
   AUTH_CACHE_MAX: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(10),
+  AUTH_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(1, availableParallelism())),
   ADMIN_USERNAME: z.string().trim().min(1).max(100).default('admin'),
   ADMIN_PASSWORD: z.string().min(1).default('admin'),
   SEED_SAMPLE_DATA: boolean.default(true),

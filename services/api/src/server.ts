@@ -5,6 +5,7 @@ import { loadConfig, type Config } from './config';
 import { createDatabase, migrate, waitForDatabase, type Database } from './db';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded';
 import { createLogger, type Logger } from './logger';
+import { LoginThrottle } from './loginThrottle';
 import { seedNewDatabase } from './seed';
 import { listenForUserChanges } from './userChanges';
 
@@ -72,6 +73,7 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     db,
     logger,
     credentialCache,
+    loginThrottle: new LoginThrottle(config.AUTH_FAILURES_PER_MINUTE, config.AUTH_HASH_CONCURRENCY),
     publicUrl: config.PUBLIC_URL,
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT,

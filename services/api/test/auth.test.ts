@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { CredentialCache, parseBasicAuthorization } from '../src/auth';
 import { recreateSchema } from '../src/db';
+import { LoginThrottle } from '../src/loginThrottle';
 import { createLogger } from '../src/logger';
 import { deleteUser, setPassword } from '../src/users/repository';
 import { listenForUserChanges } from '../src/userChanges';
@@ -238,6 +239,56 @@ describe('the verified-credential cache', () => {
     } finally {
       await listener.stop();
     }
+  });
+});
+
+describe('the login throttle', () => {
+  test('when a client sends too many wrong passwords, then 429 with Retry-After, before any hash runs', async () => {
+    const { app } = buildTestApp(database.db, { loginThrottle: new LoginThrottle(3, 2) });
+    // A client that signed in before the flood stays signed in: its credentials are cached.
+    expect((await request(app).get('/api/v1.0/pxcodes/').auth(user.username, user.password)).status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      expect((await request(app).get('/api/v1.0/pxcodes/').auth(user.username, `wrong-${i}`)).status).toBe(401);
+    }
+    const started = process.hrtime.bigint();
+    const blocked = await request(app).get('/api/v1.0/pxcodes/').auth(user.username, 'wrong-again');
+    const blockedMs = Number(process.hrtime.bigint() - started) / 1e6;
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(blocked.body).toEqual({
+      status: 429,
+      error: 'Too Many Requests',
+      message: `too many failed logins from this address; try again in ${blocked.headers['retry-after']} s`,
+    });
+    expect(blockedMs).toBeLessThan(40); // no scrypt (tens of ms) behind a 429
+    expect((await request(app).get('/api/v1.0/pxcodes/').auth(user.username, user.password)).status).toBe(200);
+    // Not cached yet, from the same address: it waits out the block like any other new login.
+    await addTestUser(database.db, 'newcomer', 'pw');
+    expect((await request(app).get('/api/v1.0/pxcodes/').auth('newcomer', 'pw')).status).toBe(429);
+  });
+
+  test('when more hashes are asked for than may run, then they wait their turn, and beyond the queue get none', async () => {
+    const throttle = new LoginThrottle(10, 2, 1);
+    let running = 0;
+    let most = 0;
+    const releases: (() => void)[] = [];
+    const hash = () =>
+      new Promise<string>((resolve) => {
+        running++;
+        most = Math.max(most, running);
+        releases.push(() => {
+          running--;
+          resolve('done');
+        });
+      });
+    const results = [throttle.withHashSlot(hash), throttle.withHashSlot(hash), throttle.withHashSlot(hash), throttle.withHashSlot(hash)];
+    expect(await results[3]).toBeUndefined(); // two running, one waiting: the fourth is refused
+    await waitUntil(() => releases.length === 2);
+    releases.shift()!();
+    await waitUntil(() => releases.length === 2); // the waiting one got the slot
+    releases.splice(0).forEach((release) => release());
+    expect(await Promise.all(results.slice(0, 3))).toEqual(['done', 'done', 'done']);
+    expect(most).toBe(2);
   });
 });
 

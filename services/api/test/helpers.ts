@@ -6,6 +6,7 @@ import { buildApp, type AppDeps } from '../src/app';
 import { CredentialCache } from '../src/auth';
 import { createDatabase, migrate, type Database } from '../src/db';
 import { createLogger } from '../src/logger';
+import { LoginThrottle } from '../src/loginThrottle';
 import { createUser } from '../src/users/repository';
 
 export function serverUrl(): string {
@@ -74,7 +75,9 @@ export interface TestApp {
 export function buildTestApp(db: Database, overrides: Partial<AppDeps> = {}): TestApp {
   const logs = new LogCapture();
   const credentialCache = new CredentialCache(60_000, 1000);
-  const app = buildApp({ db, logger: createLogger('info', { stream: logs }), credentialCache, ...overrides });
+  // Generous: the tests send many wrong passwords from one address (the throttle has tests of its own).
+  const loginThrottle = new LoginThrottle(1000, 4);
+  const app = buildApp({ db, logger: createLogger('info', { stream: logs }), credentialCache, loginThrottle, ...overrides });
   return { app, logs, credentialCache };
 }
 
