@@ -82,7 +82,12 @@ export function linkHeader(meta: Pick<PageMeta, 'first' | 'last' | 'prev' | 'nex
  * clients that reach the API under different host names agree on it (If-Match works for all).
  */
 export function etagOf(fields: readonly unknown[]): string {
-  return `"${createHash('sha256').update(JSON.stringify(fields)).digest('base64url').slice(0, 27)}"`;
+  return etagOfBytes(JSON.stringify(fields));
+}
+
+/** A strong entity tag for exact bytes. */
+export function etagOfBytes(bytes: string | Buffer): string {
+  return `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`;
 }
 
 /**

@@ -230,12 +230,26 @@ describe('GET /api/v1.0/pxcodes/ at depth', () => {
     try {
       await importFile(other.db, sampleDataFile);
       await other.db('starter_pxcodes').where({ pxcode: '039' }).delete();
-      expect(await other.db('starter_pxcodes_count').first('total')).toEqual({ total: '99' });
+      expect(await other.db('starter_pxcodes_state').first('total')).toEqual({ total: '99' });
       await other.db.raw('truncate starter_pxcodes');
-      expect(await other.db('starter_pxcodes_count').first('total')).toEqual({ total: '0' });
+      expect(await other.db('starter_pxcodes_state').first('total')).toEqual({ total: '0' });
     } finally {
       await other.drop();
     }
+  });
+
+  test('when the table changes behind the API (psql, another replica), then the next list shows it at once', async () => {
+    const before = await get('?per_page=5&page=2');
+    const again = await get('?per_page=5&page=2');
+    expect(again.headers.etag).toBe(before.headers.etag); // served from the page cache
+    await deep.db('starter_pxcodes').where({ pxcode: 'D0007' }).update({ procedure: 'CHANGED BEHIND THE API' });
+    const after = await get('?per_page=5&page=2');
+    expect(after.body.items.find((item: { pxcode: string }) => item.pxcode === 'D0007').procedure).toBe('CHANGED BEHIND THE API');
+    expect(after.headers.etag).not.toBe(before.headers.etag);
+    await deep.db('starter_pxcodes').insert({ pxcode: 'BEHIND', procedure: 'X' });
+    expect((await get('?per_page=5&page=2')).body.meta.total).toBe(255);
+    await deep.db('starter_pxcodes').where({ pxcode: 'BEHIND' }).delete();
+    expect((await get('?per_page=5&page=2')).body.meta.total).toBe(254);
   });
 
   test('when every page is read by number, then pages read from the end line up with those from the start', async () => {

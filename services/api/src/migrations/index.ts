@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import * as initial from './20261125000000_initial';
-import * as pxcodesCount from './20261125010000_pxcodes_count';
+import * as pxcodesState from './20261125010000_pxcodes_state';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -10,7 +10,7 @@ interface Migration {
 // Listed in code rather than read from a folder, so the same list runs from ts-jest and from dist/.
 const migrations: Record<string, Migration> = {
   '20261125000000_initial': initial,
-  '20261125010000_pxcodes_count': pxcodesCount,
+  '20261125010000_pxcodes_state': pxcodesState,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -29,10 +29,16 @@ export function findAfter(db: Database, afterId: number, limit: number): Promise
   return db<PxcodeRow>(table).select(...columns).where('id', '>', afterId).orderBy('id').limit(limit);
 }
 
-/** The exact count, kept by the database's own triggers (see the pxcodes_count migration). */
-export async function countAll(db: Database): Promise<number> {
-  const row = await db('starter_pxcodes_count').first('total');
-  return Number(row?.total ?? 0);
+export interface CollectionState {
+  total: number;
+  /** Changes with every write to the collection. */
+  version: string;
+}
+
+/** The exact count and the version, kept by the database's own triggers (the pxcodes_state migration). */
+export async function readState(db: Database): Promise<CollectionState> {
+  const row = await db('starter_pxcodes_state').first('total', 'version');
+  return { total: Number(row?.total ?? 0), version: String(row?.version ?? '0') };
 }
 
 export function findByCode(db: Database, pxcode: string): Promise<PxcodeRow | undefined> {

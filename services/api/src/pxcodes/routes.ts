@@ -1,7 +1,8 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Database } from '../db';
 import { HttpError, methodNotAllowed } from '../errors';
-import { baseUrl, cursorMeta, etagOf, ifMatchPasses, linkHeader, pageMeta } from '../http';
+import { baseUrl, cursorMeta, etagOf, etagOfBytes, ifMatchPasses, linkHeader, pageMeta, type PageMeta } from '../http';
+import { PageCache, type RenderedPage } from './pageCache';
 import type { PxcodeRow } from './repository';
 import { createBody, listQuery, patchBody, pxcodeSchema, replaceBody } from './schema';
 import * as service from './service';
@@ -22,6 +23,7 @@ const requireJson: RequestHandler = (req, _res, next) => {
 
 export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
   const router = Router();
+  const pageCache = new PageCache();
 
   const collectionUrl = (req: Request) => `${baseUrl(req, publicUrl)}${req.baseUrl}/`;
 
@@ -31,6 +33,11 @@ export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
     pxcode: row.pxcode,
     url: `${collectionUrl(req)}${encodeURIComponent(row.pxcode)}`,
   });
+
+  const render = (req: Request, rows: PxcodeRow[], meta: PageMeta): RenderedPage => {
+    const body = Buffer.from(JSON.stringify({ items: rows.map((row) => represent(req, row)), meta }));
+    return { body, etag: etagOfBytes(body), link: linkHeader(meta) };
+  };
 
   const itemEtag = (row: PxcodeRow) => etagOf([row.pxcode, row.procedure]);
   const sendItem = (req: Request, res: Response, row: PxcodeRow) =>
@@ -48,19 +55,24 @@ export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
     .get(async (req, res) => {
       const query = listQuery.parse(req.query);
       const url = collectionUrl(req);
-      let rows: PxcodeRow[];
-      let meta;
-      if (query.cursor !== undefined) {
-        const found = await service.listAfter(db, query.cursor, query.per_page);
-        rows = found.rows;
-        meta = cursorMeta(url, query.per_page, found.total, found.nextAfter);
-      } else {
-        const page = query.page ?? 1;
-        const found = await service.listPage(db, page, query.per_page);
-        rows = found.rows;
-        meta = pageMeta(url, page, query.per_page, found.total);
+      const state = await service.collectionState(db);
+      const key = `${url}|${query.page ?? ''}|${query.cursor ?? ''}|${query.per_page}`;
+      let page = pageCache.get(state.version, key);
+      if (!page) {
+        let rendered: { version: string; page: RenderedPage };
+        if (query.cursor !== undefined) {
+          const found = await service.listAfter(db, query.cursor, query.per_page);
+          rendered = { version: state.version, page: render(req, found.rows, cursorMeta(url, query.per_page, state.total, found.nextAfter)) };
+        } else {
+          const number = query.page ?? 1;
+          const found = await service.listPage(db, number, query.per_page, state);
+          rendered = { version: found.state.version, page: render(req, found.rows, pageMeta(url, number, query.per_page, found.state.total)) };
+        }
+        page = rendered.page;
+        pageCache.set(rendered.version, key, page);
       }
-      res.set('Link', linkHeader(meta)).json({ items: rows.map((row) => represent(req, row)), meta });
+      // With the ETag set, Express answers If-None-Match with 304 itself.
+      res.set({ ETag: page.etag, Link: page.link, 'Content-Type': 'application/json; charset=utf-8' }).send(page.body);
     })
     .post(requireJson, async (req, res) => {
       const item = await service.create(db, createBody.parse(req.body));

@@ -1,47 +1,44 @@
 import type { Database } from '../db';
 import { HttpError } from '../errors';
 import * as repository from './repository';
-import type { PxcodeRow } from './repository';
+import type { CollectionState, PxcodeRow } from './repository';
 import type { NewPxcode, PxcodeChanges } from './schema';
 
 export interface Page {
   rows: PxcodeRow[];
-  total: number;
+  /** The collection's state these rows belong to (newer than asked for when read from the end). */
+  state: CollectionState;
 }
 
+export const collectionState = (db: Database) => repository.readState(db);
+
 /** The page, or 404 past the last page (an empty collection still has page 1). */
-export async function listPage(db: Database, page: number, perPage: number): Promise<Page> {
+export async function listPage(db: Database, page: number, perPage: number, state: CollectionState): Promise<Page> {
   const offset = (page - 1) * perPage;
-  const total = await repository.countAll(db);
-  const lastPage = Math.max(Math.ceil(total / perPage), 1);
+  const lastPage = Math.max(Math.ceil(state.total / perPage), 1);
   if (page > lastPage) {
     throw new HttpError(404, `page ${page} is past the last page (${lastPage}) at per_page=${perPage}`);
   }
-  if (offset <= total / 2) return { rows: await repository.findPage(db, perPage, offset), total };
+  if (offset <= state.total / 2) return { rows: await repository.findPage(db, perPage, offset), state };
   // OFFSET walks every row it skips: a page in the second half is cheaper read from the end. The
   // count and the rows then must come from one snapshot, or a concurrent write would shift them.
   return db.transaction(
     async (trx) => {
-      const current = await repository.countAll(trx);
-      const end = Math.min(offset + perPage, current);
-      const rows = end > offset ? await repository.findPageFromEnd(trx, end - offset, current - end) : [];
-      return { rows, total: current };
+      const current = await repository.readState(trx);
+      const end = Math.min(offset + perPage, current.total);
+      const rows = end > offset ? await repository.findPageFromEnd(trx, end - offset, current.total - end) : [];
+      return { rows, state: current };
     },
     { isolationLevel: 'repeatable read', readOnly: true },
   );
 }
 
-export interface CursorPage extends Page {
-  /** The id to continue after, or undefined on the last page. */
-  nextAfter: number | undefined;
-}
-
-/** A page by keyset: as fast at any depth as the first page. */
-export async function listAfter(db: Database, afterId: number, perPage: number): Promise<CursorPage> {
-  const [total, rows] = await Promise.all([repository.countAll(db), repository.findAfter(db, afterId, perPage + 1)]);
+/** A page by keyset: as fast at any depth as the first page. `nextAfter` is unset on the last. */
+export async function listAfter(db: Database, afterId: number, perPage: number): Promise<{ rows: PxcodeRow[]; nextAfter: number | undefined }> {
+  const rows = await repository.findAfter(db, afterId, perPage + 1);
   const more = rows.length > perPage;
   if (more) rows.pop();
-  return { rows, total, nextAfter: more ? rows[rows.length - 1]?.id : undefined };
+  return { rows, nextAfter: more ? rows[rows.length - 1]?.id : undefined };
 }
 
 function notFound(pxcode: string): HttpError {

@@ -1,0 +1,33 @@
+/** A rendered list page: the exact bytes, their ETag and the Link header. */
+export interface RenderedPage {
+  body: Buffer;
+  etag: string;
+  link: string;
+}
+
+/**
+ * Rendered list pages of the current collection version. The version comes from the database on
+ * every request (one row), so a page is served from here only while nothing has changed, on
+ * whichever process the change was made: never stale, and no JSON is built twice.
+ */
+export class PageCache {
+  private version = -1n;
+  private readonly pages = new Map<string, RenderedPage>();
+
+  constructor(private readonly maxPages = 1000) {}
+
+  get(version: string, key: string): RenderedPage | undefined {
+    return BigInt(version) === this.version ? this.pages.get(key) : undefined;
+  }
+
+  set(version: string, key: string, page: RenderedPage): void {
+    const incoming = BigInt(version);
+    if (incoming < this.version) return; // built from an older state than the cache holds
+    if (incoming > this.version) {
+      this.pages.clear();
+      this.version = incoming;
+    }
+    this.pages.set(key, page);
+    if (this.pages.size > this.maxPages) this.pages.delete(this.pages.keys().next().value as string);
+  }
+}
