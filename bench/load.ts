@@ -28,7 +28,8 @@ async function run(scenario: LoadScenario): Promise<LoadResult> {
         {
           setupRequest: (request: autocannon.Request) => ({
             ...request,
-            body: JSON.stringify({ pxcode: `${scenario.uniqueCodePrefix}${(counter++).toString(36)}`, procedure: 'BENCH' }),
+            // The process id keeps the codes of each run apart (at most 10 characters in all).
+            body: JSON.stringify({ pxcode: `${scenario.uniqueCodePrefix}${process.pid.toString(36)}${(counter++).toString(36)}`, procedure: 'BENCH' }),
           }),
         },
       ]

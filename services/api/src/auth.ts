@@ -44,15 +44,18 @@ export class CredentialCache {
   }
 
   get(username: string, password: string): AuthenticatedUser | undefined {
+    const found = this.lookup(username, password);
+    return found?.fresh ? found.user : undefined;
+  }
+
+  /**
+   * Like get(), but also answers for an entry past its TTL (kept until evicted or invalidated):
+   * such credentials were right a moment ago, so checking them again is no guess to throttle.
+   */
+  lookup(username: string, password: string): { user: AuthenticatedUser; fresh: boolean } | undefined {
     if (!this.enabled) return undefined;
-    const key = this.key(username, password);
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry.user;
+    const entry = this.entries.get(this.key(username, password));
+    return entry && { user: entry.user, fresh: entry.expiresAt > this.now() };
   }
 
   get generation(): number {
@@ -129,9 +132,9 @@ function tooManyAttempts(retryAfter: number): HttpError {
  */
 export function createVerifier(db: Database, cache: CredentialCache, throttle: LoginThrottle): Verify {
   return async (username, password, client) => {
-    const cached = cache.get(username, password);
-    if (cached) return cached;
-    const retryAfter = await throttle.retryAfter(client);
+    const cached = cache.lookup(username, password);
+    if (cached?.fresh) return cached.user;
+    const retryAfter = cached ? 0 : await throttle.retryAfter(client);
     if (retryAfter > 0) throw tooManyAttempts(retryAfter);
     const generation = cache.generation;
     // Names no user can have (PostgreSQL cannot even compare a NUL) cost the same time, no query.

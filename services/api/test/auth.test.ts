@@ -267,6 +267,16 @@ describe('the login throttle', () => {
     expect((await request(app).get('/api/v1.0/pxcodes/').auth('newcomer', 'pw')).status).toBe(429);
   });
 
+  test("when a verified client's cache entry expires during a block, then it is checked again, not refused", async () => {
+    const credentialCache = new CredentialCache(1, 100); // entries go stale after 1 ms
+    const { app } = buildTestApp(database.db, { credentialCache, loginThrottle: new LoginThrottle(2, 2) });
+    expect((await request(app).get('/api/v1.0/pxcodes/').auth(user.username, user.password)).status).toBe(200);
+    for (let i = 0; i < 3; i++) await request(app).get('/api/v1.0/pxcodes/').auth(user.username, `wrong-${i}`);
+    expect((await request(app).get('/api/v1.0/pxcodes/').auth(user.username, 'wrong-3')).status).toBe(429);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await request(app).get('/api/v1.0/pxcodes/').auth(user.username, user.password)).status).toBe(200);
+  });
+
   test('when more hashes are asked for than may run, then they wait their turn, and beyond the queue get none', async () => {
     const throttle = new LoginThrottle(10, 2, 1);
     let running = 0;
