@@ -1,5 +1,5 @@
 import express, { type Express, type RequestHandler } from 'express';
-import { basicAuth, createVerifier, type CredentialCache } from './auth';
+import { basicAuth, createVerifier, rejectBlockedClients, type CredentialCache } from './auth';
 import type { Database } from './db';
 import type { LoginThrottle } from './loginThrottle';
 import { errorHandler, notFound } from './errors';
@@ -28,6 +28,7 @@ export function buildApp(deps: AppDeps): Express {
   const auth: RequestHandler = basicAuth(createVerifier(deps.db, deps.credentialCache, deps.loginThrottle));
 
   app.use(createHttpLogger(deps.logger));
+  app.use(apiPrefix, rejectBlockedClients(deps.credentialCache, deps.loginThrottle));
   // strict: false, so that `null` or `"x"` reach zod and are answered "must be a JSON object".
   app.use(express.json({ limit: deps.bodyLimit ?? '100kb', strict: false, type: ['application/json', 'application/*+json'] }));
   app.use(healthRoutes(deps.db));

@@ -177,6 +177,21 @@ class BasicAuthStrategy extends BasicStrategy {
   }
 }
 
+/**
+ * At the door of the API: a blocked client (too many failed logins) is answered 429 before body
+ * parsing, routing and passport, unless it brings credentials that were verified before. Password
+ * guessing then costs the server little, and verified clients keep their share of it.
+ */
+export function rejectBlockedClients(cache: CredentialCache, throttle: LoginThrottle): RequestHandler {
+  return (req, _res, next) => {
+    const seconds = throttle.blockedFor(req.ip ?? 'unknown');
+    if (seconds === 0) return next();
+    const credentials = parseBasicAuthorization(req.headers.authorization);
+    if (typeof credentials === 'object' && cache.lookup(credentials.username, credentials.password)) return next();
+    next(tooManyAttempts(seconds));
+  };
+}
+
 /** Basic auth through passport; failures answer in the API's JSON error shape. */
 export function basicAuth(verify: Verify): RequestHandler {
   const authenticator = new passport.Passport();

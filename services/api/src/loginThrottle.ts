@@ -9,6 +9,8 @@ export class LoginThrottle {
   private readonly failures: RateLimiterAbstract;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
+  /** Blocked clients and until when (ms): known without a round trip to the store. */
+  private readonly blockedUntil = new Map<string, number>();
 
   constructor(
     private readonly failuresPerMinute: number,
@@ -29,7 +31,25 @@ export class LoginThrottle {
 
   async recordFailure(client: string): Promise<void> {
     if (this.failuresPerMinute <= 0) return;
-    await this.failures.consume(client).catch(() => undefined); // over the limit: blocked, as meant
+    // A rejection means over the limit: blocked, as meant.
+    const state: { consumedPoints: number; msBeforeNext: number } = await this.failures
+      .consume(client)
+      .catch((rejected: { consumedPoints: number; msBeforeNext: number }) => rejected);
+    if (state.consumedPoints >= this.failuresPerMinute) {
+      // Remembered here too, for the cheap check at the door (the same moment retryAfter() blocks).
+      if (this.blockedUntil.size > 100_000) this.blockedUntil.clear();
+      this.blockedUntil.set(client, Date.now() + Math.max(state.msBeforeNext, 1000));
+    }
+  }
+
+  /** Seconds this client is still blocked for, as far as this process has seen; synchronous. */
+  blockedFor(client: string): number {
+    const until = this.blockedUntil.get(client);
+    if (until === undefined) return 0;
+    const ms = until - Date.now();
+    if (ms > 0) return Math.ceil(ms / 1000);
+    this.blockedUntil.delete(client);
+    return 0;
   }
 
   /** Runs `hash` when a slot is free; undefined when too many are already waiting. */

@@ -261,6 +261,9 @@ describe('the login throttle', () => {
       message: `too many failed logins from this address; try again in ${blocked.headers['retry-after']} s`,
     });
     expect(blockedMs).toBeLessThan(40); // no scrypt (tens of ms) behind a 429
+    // Answered at the door: without verified credentials, a blocked address gets 429 for anything under /api.
+    expect((await request(app).get('/api/v1.0/pxcodes/')).status).toBe(429);
+    expect((await request(app).post('/api/v1.0/pxcodes/').auth(user.username, 'x').send({})).status).toBe(429);
     expect((await request(app).get('/api/v1.0/pxcodes/').auth(user.username, user.password)).status).toBe(200);
     // Not cached yet, from the same address: it waits out the block like any other new login.
     await addTestUser(database.db, 'newcomer', 'pw');
