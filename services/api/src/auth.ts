@@ -134,7 +134,9 @@ export function createVerifier(db: Database, cache: CredentialCache, throttle: L
   return async (username, password, client) => {
     const cached = cache.lookup(username, password);
     if (cached?.fresh) return cached.user;
-    const retryAfter = cached ? 0 : await throttle.retryAfter(client);
+    // Credentials verified a moment ago (now stale) are no guess: they are not throttled.
+    const throttled = !cached;
+    const retryAfter = throttled ? await throttle.begin(client) : 0;
     if (retryAfter > 0) throw tooManyAttempts(retryAfter);
     const generation = cache.generation;
     // Names no user can have (PostgreSQL cannot even compare a NUL) cost the same time, no query.
@@ -143,10 +145,8 @@ export function createVerifier(db: Database, cache: CredentialCache, throttle: L
       user ? verifyPassword(password, user.password_hash) : verifyAgainstNothing(password),
     );
     if (valid === undefined) throw new HttpError(503, 'too many logins are being checked; try again shortly', { 'Retry-After': '1' });
-    if (!user || !valid) {
-      await throttle.recordFailure(client);
-      return undefined;
-    }
+    if (!user || !valid) return undefined;
+    if (throttled) await throttle.succeeded(client);
     const authenticated = { id: user.id, username: user.username };
     cache.set(username, password, authenticated, generation);
     return authenticated;

@@ -57,6 +57,10 @@ function toHttpError(error: unknown): HttpError | undefined {
   }
   const sqlState = (error as { code?: unknown }).code;
   if (sqlState === '23505') return new HttpError(409, 'a record with this key already exists');
+  // deadlock_detected / serialization_failure: PostgreSQL gave this request up for another; retrying works.
+  if (sqlState === '40P01' || sqlState === '40001') {
+    return new HttpError(503, 'the database gave up this request for a concurrent one; retry it', { 'Retry-After': '1' });
+  }
   // character_not_in_repertoire / untranslatable_character: a NUL, which PostgreSQL text cannot hold.
   if (sqlState === '22021' || sqlState === '22P05') {
     return new HttpError(400, 'the request contains a character that cannot be stored (NUL)');

@@ -1,9 +1,10 @@
 import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 /**
- * Password guessing must not take the CPU: after `failuresPerMinute` wrong credentials from one
- * client address, that address is answered 429 for a minute before any hash runs, and at most
- * `concurrentHashes` slow hashes run at once (the rest wait their turn, up to `maxWaiting`).
+ * Password guessing must not take the CPU: one client address may make `failuresPerMinute`
+ * attempts a minute that fail (each is booked before its hash runs, and given back when right);
+ * beyond that it is answered 429 for a minute before any hash runs. At most `concurrentHashes`
+ * slow hashes run at once (the rest wait their turn, up to `maxWaiting`).
  */
 export class LoginThrottle {
   private readonly failures: RateLimiterAbstract;
@@ -21,25 +22,34 @@ export class LoginThrottle {
     this.failures = store ?? new RateLimiterMemory({ keyPrefix: 'login-failures', points: failuresPerMinute, duration: 60, blockDuration: 60 });
   }
 
-  /** Seconds until this client may try again, or 0 when it may now. */
-  async retryAfter(client: string): Promise<number> {
+  /**
+   * Books one attempt for this client before its hash runs, so a burst of guesses sent at once is
+   * counted as it comes, not after. Returns the seconds to wait when over the limit, else 0.
+   */
+  async begin(client: string): Promise<number> {
     if (this.failuresPerMinute <= 0) return 0;
-    const state = await this.failures.get(client);
-    if (!state || state.consumedPoints < this.failuresPerMinute) return 0;
-    return Math.max(1, Math.ceil(state.msBeforeNext / 1000));
+    try {
+      await this.failures.consume(client);
+      return 0;
+    } catch (rejected) {
+      const ms = (rejected as { msBeforeNext?: number }).msBeforeNext;
+      if (ms === undefined) throw rejected; // the store failed, not the client
+      this.block(client, ms);
+      return Math.max(1, Math.ceil(ms / 1000));
+    }
   }
 
-  async recordFailure(client: string): Promise<void> {
+  /** The attempt was right: it does not count against the client. */
+  async succeeded(client: string): Promise<void> {
     if (this.failuresPerMinute <= 0) return;
-    // A rejection means over the limit: blocked, as meant.
-    const state: { consumedPoints: number; msBeforeNext: number } = await this.failures
-      .consume(client)
-      .catch((rejected: { consumedPoints: number; msBeforeNext: number }) => rejected);
-    if (state.consumedPoints >= this.failuresPerMinute) {
-      // Remembered here too, for the cheap check at the door (the same moment retryAfter() blocks).
-      if (this.blockedUntil.size > 100_000) this.blockedUntil.clear();
-      this.blockedUntil.set(client, Date.now() + Math.max(state.msBeforeNext, 1000));
-    }
+    await this.failures.reward(client, 1);
+  }
+
+  private block(client: string, ms: number): void {
+    // Remembered here too, for the cheap check at the door of the API; the oldest go first.
+    this.blockedUntil.delete(client);
+    this.blockedUntil.set(client, Date.now() + Math.max(ms, 1000));
+    while (this.blockedUntil.size > 100_000) this.blockedUntil.delete(this.blockedUntil.keys().next().value as string);
   }
 
   /** Seconds this client is still blocked for, as far as this process has seen; synchronous. */

@@ -270,6 +270,16 @@ describe('the login throttle', () => {
     expect((await request(app).get('/api/v1.0/pxcodes/').auth('newcomer', 'pw')).status).toBe(429);
   });
 
+  test('when wrong passwords come in a burst, all at once, then only the allowed number is hashed', async () => {
+    const { app } = buildTestApp(database.db, { loginThrottle: new LoginThrottle(3, 2) });
+    const burst = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => request(app).get('/api/v1.0/pxcodes/').auth(user.username, `guess-${i}`)),
+    );
+    const statuses = burst.map((res) => res.status);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(3);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(17);
+  });
+
   test("when a verified client's cache entry expires during a block, then it is checked again, not refused", async () => {
     const credentialCache = new CredentialCache(1, 100); // entries go stale after 1 ms
     const { app } = buildTestApp(database.db, { credentialCache, loginThrottle: new LoginThrottle(2, 2) });

@@ -156,6 +156,12 @@ describe('import', () => {
     expect(await count()).toBe(100);
   });
 
+  test('when the table has a code the file names twice, then the first of those lines is named', async () => {
+    await run(['import', file('existing.csv', 'pxcode,procedure\nZZA,BEFORE\n')]);
+    const result = await run(['import', file('twice.csv', 'pxcode,procedure\nZZA,ONE\nZZB,TWO\nZZA,THREE\n')]);
+    expect(result.stderr).toBe("starter: line 2: pxcode 'ZZA' already exists (use --on-conflict skip or update)\n");
+  });
+
   test('when --on-conflict skip or update, then existing codes are kept or updated', async () => {
     const first = file('first.csv', 'pxcode,procedure\nA1,ONE\nA2,TWO\n');
     const second = file('second.csv', 'pxcode,procedure\nA2,TWO UPDATED\nA3,THREE\n');
@@ -224,6 +230,7 @@ describe('import', () => {
 
   test.each([
     ['code,title\nA,B\n', 'starter: line 1: the header must be "pxcode,procedure", not "code,title"\n'],
+    ['\n\n', 'starter: line 1: the file is empty: expected the header "pxcode,procedure"\n'],
     ['pxcode,procedure\nA1,ONE\nA2\n', /^starter: line 3: /],
     ['pxcode,procedure\nA1,ONE\nA/2,TWO\n', 'starter: line 3: pxcode: must be 1 to 10 letters, digits, dots, dashes or underscores\n'],
     ['pxcode,procedure\nA1,ONE\nA2,\n', 'starter: line 3: procedure: must not be empty\n'],

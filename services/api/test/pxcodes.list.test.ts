@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { recreateSchema } from '../src/db';
 import { importFile } from '../src/pxcodes/importer';
 import { sampleDataFile } from '../src/seed';
 import { addTestUser, buildTestApp, createTestDatabase, user, type TestDatabase } from './helpers';
@@ -250,6 +251,27 @@ describe('GET /api/v1.0/pxcodes/ at depth', () => {
     expect((await get('?per_page=5&page=2')).body.meta.total).toBe(255);
     await deep.db('starter_pxcodes').where({ pxcode: 'BEHIND' }).delete();
     expect((await get('?per_page=5&page=2')).body.meta.total).toBe(254);
+  });
+
+  test('when the tables are made again (resetdb) while pages are cached, then no page from before is served', async () => {
+    const own = await createTestDatabase();
+    try {
+      await addTestUser(own.db);
+      await importFile(own.db, sampleDataFile);
+      const { app: ownApp } = buildTestApp(own.db);
+      const list = () => request(ownApp).get('/api/v1.0/pxcodes/?per_page=2').auth(...auth);
+      for (let i = 0; i < 3; i++) await request(ownApp).post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode: `R${i}`, procedure: 'X' });
+      expect((await list()).body.meta.total).toBe(103);
+      await recreateSchema(own.db);
+      await addTestUser(own.db);
+      // Writes bring the new version number back up to the one cached before the reset.
+      for (let i = 0; i < 3; i++) await own.db('starter_pxcodes').insert({ pxcode: `N${i}`, procedure: 'NEW' });
+      const after = await list();
+      expect(after.body.meta.total).toBe(3);
+      expect(after.body.items.map((item: { pxcode: string }) => item.pxcode)).toEqual(['N0', 'N1']);
+    } finally {
+      await own.drop();
+    }
   });
 
   test('when every page is read by number, then pages read from the end line up with those from the start', async () => {

@@ -5,10 +5,14 @@ import type { Knex } from 'knex';
 // instead of counting a million, and knows whether a page it built before is still current.
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
+    -- Counted under a lock, so no insert slips in between the count and the triggers.
+    LOCK TABLE starter_pxcodes IN SHARE ROW EXCLUSIVE MODE;
+    -- epoch: a new one whenever this table is made again (resetdb), as version then restarts.
     CREATE TABLE starter_pxcodes_state (
       only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
       total bigint NOT NULL,
-      version bigint NOT NULL DEFAULT 1
+      version bigint NOT NULL DEFAULT 1,
+      epoch uuid NOT NULL DEFAULT gen_random_uuid()
     );
     INSERT INTO starter_pxcodes_state (total) SELECT count(*) FROM starter_pxcodes;
 

@@ -124,6 +124,7 @@ async function* csvRows(file: string, withLines = false): AsyncGenerator<SourceR
     }
     yield { position: line ?? position, row: result.data };
   }
+  if (!columns) throw new ImportError(1, 'the file is empty: expected the header "pxcode,procedure"');
 }
 
 /** The line on which the CSV's n-th data record ends. */
@@ -180,15 +181,18 @@ async function copyRows(
   return rows;
 }
 
-/** After a unique violation on `pxcode`, reads the file again for the line that caused it. */
-async function lineOfDuplicate(file: string, format: ImportFormat, pxcode: string): Promise<number> {
+/**
+ * After a unique violation on `pxcode`, reads the file again for the line that caused it: the
+ * first line naming the code when the table had it before, else the second.
+ */
+async function lineOfDuplicate(file: string, format: ImportFormat, pxcode: string, existedBefore: boolean): Promise<number> {
   let first = 0;
   for await (const { position: line, row } of format === 'csv' ? csvRows(file, true) : sqlRows(file)) {
     if (row.pxcode !== pxcode) continue;
-    if (first) return line; // the second time the file names it
+    if (first || existedBefore) return line;
     first = line;
   }
-  return first; // the file names it once: the row was in the table before
+  return first;
 }
 
 /**
@@ -214,7 +218,12 @@ export async function importFile(db: Database, file: string, options: ImportOpti
         const { code, detail } = error as { code?: string; detail?: string };
         const duplicate = code === '23505' ? /\(pxcode\)=\((.*)\)/.exec(detail ?? '')?.[1] : undefined;
         if (duplicate === undefined) throw error;
-        const line = await lineOfDuplicate(file, format, duplicate);
+        // The import's transaction is aborted; whether the code was there before is asked outside it
+        // (inside a caller's transaction there is no outside: then the file alone decides).
+        const existedBefore = db.isTransaction
+          ? false
+          : (await db('starter_pxcodes').where({ pxcode: duplicate }).first('id')) !== undefined;
+        const line = await lineOfDuplicate(file, format, duplicate, existedBefore);
         throw new ImportError(line, `pxcode '${duplicate}' already exists (use --on-conflict skip or update)`);
       }
     }

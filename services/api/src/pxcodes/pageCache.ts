@@ -11,21 +11,23 @@ export interface RenderedPage {
  * whichever process the change was made: never stale, and no JSON is built twice.
  */
 export class PageCache {
-  private version = -1n;
+  private version: string | undefined;
   private readonly pages = new Map<string, RenderedPage>();
 
   constructor(private readonly maxPages = 1000) {}
 
   get(version: string, key: string): RenderedPage | undefined {
-    return BigInt(version) === this.version ? this.pages.get(key) : undefined;
+    return version === this.version ? this.pages.get(key) : undefined;
   }
 
+  /**
+   * Pages are kept for one version at a time. A page is served only to a request that read the
+   * very version it was stored under, and its rows were read after that version: never older.
+   */
   set(version: string, key: string, page: RenderedPage): void {
-    const incoming = BigInt(version);
-    if (incoming < this.version) return; // built from an older state than the cache holds
-    if (incoming > this.version) {
+    if (version !== this.version) {
       this.pages.clear();
-      this.version = incoming;
+      this.version = version;
     }
     this.pages.set(key, page);
     if (this.pages.size > this.maxPages) this.pages.delete(this.pages.keys().next().value as string);

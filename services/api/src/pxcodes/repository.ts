@@ -31,14 +31,14 @@ export function findAfter(db: Database, afterId: number, limit: number): Promise
 
 export interface CollectionState {
   total: number;
-  /** Changes with every write to the collection. */
+  /** Changes with every write to the collection (and when the table is made again). */
   version: string;
 }
 
 /** The exact count and the version, kept by the database's own triggers (the pxcodes_state migration). */
 export async function readState(db: Database): Promise<CollectionState> {
-  const row = await db('starter_pxcodes_state').first('total', 'version');
-  return { total: Number(row?.total ?? 0), version: String(row?.version ?? '0') };
+  const row = await db('starter_pxcodes_state').first('total', 'version', 'epoch');
+  return { total: Number(row?.total ?? 0), version: `${row?.epoch ?? ''}:${row?.version ?? 0}` };
 }
 
 export function findByCode(db: Database, pxcode: string): Promise<PxcodeRow | undefined> {

@@ -13,21 +13,25 @@ export interface Page {
 export const collectionState = (db: Database) => repository.readState(db);
 
 /** The page, or 404 past the last page (an empty collection still has page 1). */
-export async function listPage(db: Database, page: number, perPage: number, state: CollectionState): Promise<Page> {
-  const offset = (page - 1) * perPage;
-  const lastPage = Math.max(Math.ceil(state.total / perPage), 1);
+function checkPageExists(page: number, perPage: number, total: number): void {
+  const lastPage = Math.max(Math.ceil(total / perPage), 1);
   if (page > lastPage) {
     throw new HttpError(404, `page ${page} is past the last page (${lastPage}) at per_page=${perPage}`);
   }
+}
+
+export async function listPage(db: Database, page: number, perPage: number, state: CollectionState): Promise<Page> {
+  const offset = (page - 1) * perPage;
+  checkPageExists(page, perPage, state.total);
   if (offset <= state.total / 2) return { rows: await repository.findPage(db, perPage, offset), state };
   // OFFSET walks every row it skips: a page in the second half is cheaper read from the end. The
   // count and the rows then must come from one snapshot, or a concurrent write would shift them.
   return db.transaction(
     async (trx) => {
       const current = await repository.readState(trx);
+      checkPageExists(page, perPage, current.total); // rows may have gone since the first read
       const end = Math.min(offset + perPage, current.total);
-      const rows = end > offset ? await repository.findPageFromEnd(trx, end - offset, current.total - end) : [];
-      return { rows, state: current };
+      return { rows: await repository.findPageFromEnd(trx, end - offset, current.total - end), state: current };
     },
     { isolationLevel: 'repeatable read', readOnly: true },
   );
