@@ -1,4 +1,4 @@
-import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 
 /**
  * Password guessing must not take the CPU: one client address may make `failuresPerMinute`
@@ -7,7 +7,7 @@ import { RateLimiterMemory, type RateLimiterAbstract } from 'rate-limiter-flexib
  * slow hashes run at once (the rest wait their turn, up to `maxWaiting`).
  */
 export class LoginThrottle {
-  private readonly failures: RateLimiterAbstract;
+  private readonly failures: RateLimiterMemory;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   /** Blocked clients and until when (ms): known without a round trip to the store. */
@@ -17,9 +17,8 @@ export class LoginThrottle {
     private readonly failuresPerMinute: number,
     private readonly concurrentHashes: number,
     private readonly maxWaiting = 256,
-    store?: RateLimiterAbstract,
   ) {
-    this.failures = store ?? new RateLimiterMemory({ keyPrefix: 'login-failures', points: failuresPerMinute, duration: 60, blockDuration: 60 });
+    this.failures = new RateLimiterMemory({ keyPrefix: 'login-failures', points: failuresPerMinute, duration: 60, blockDuration: 60 });
   }
 
   /**

@@ -3,8 +3,8 @@ import type { Database } from '../db';
 import { HttpError, methodNotAllowed } from '../errors';
 import { baseUrl, cursorMeta, etagOf, etagOfBytes, ifMatchPasses, linkHeader, pageMeta, type PageMeta } from '../http';
 import { PageCache, type RenderedPage } from './pageCache';
-import type { PxcodeRow } from './repository';
-import { createBody, listQuery, patchBody, pxcodeSchema, replaceBody } from './schema';
+import type { CollectionState, PxcodeRow } from './repository';
+import { createBody, listQuery, patchBody, pxcodeSchema, replaceBody, type ListQuery } from './schema';
 import * as service from './service';
 
 export interface PxcodeRoutesOptions {
@@ -39,6 +39,17 @@ export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
     return { body, etag: etagOfBytes(body), link: linkHeader(meta) };
   };
 
+  /** Renders the page the query asks for; `version` is the collection state its rows belong to. */
+  const renderList = async (req: Request, url: string, query: ListQuery, state: CollectionState) => {
+    if (query.cursor !== undefined) {
+      const found = await service.listAfter(db, query.cursor, query.per_page);
+      return { version: state.version, page: render(req, found.rows, cursorMeta(url, query.per_page, state.total, found.nextAfter)) };
+    }
+    const number = query.page ?? 1;
+    const found = await service.listPage(db, number, query.per_page, state);
+    return { version: found.state.version, page: render(req, found.rows, pageMeta(url, number, query.per_page, found.state.total)) };
+  };
+
   const itemEtag = (row: PxcodeRow) => etagOf([row.pxcode, row.procedure]);
   const sendItem = (req: Request, res: Response, row: PxcodeRow) =>
     res.set('ETag', itemEtag(row)).json(represent(req, row));
@@ -59,15 +70,7 @@ export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
       const key = `${url}|${query.page ?? ''}|${query.cursor ?? ''}|${query.per_page}`;
       let page = pageCache.get(state.version, key);
       if (!page) {
-        let rendered: { version: string; page: RenderedPage };
-        if (query.cursor !== undefined) {
-          const found = await service.listAfter(db, query.cursor, query.per_page);
-          rendered = { version: state.version, page: render(req, found.rows, cursorMeta(url, query.per_page, state.total, found.nextAfter)) };
-        } else {
-          const number = query.page ?? 1;
-          const found = await service.listPage(db, number, query.per_page, state);
-          rendered = { version: found.state.version, page: render(req, found.rows, pageMeta(url, number, query.per_page, found.state.total)) };
-        }
+        const rendered = await renderList(req, url, query, state);
         page = rendered.page;
         pageCache.set(rendered.version, key, page);
       }

@@ -61,3 +61,5 @@ export const listQuery = z
     message: 'cannot be combined with page',
     path: ['cursor'],
   });
+
+export type ListQuery = z.infer<typeof listQuery>;

@@ -12,7 +12,7 @@ export interface Page {
 
 export const collectionState = (db: Database) => repository.readState(db);
 
-/** The page, or 404 past the last page (an empty collection still has page 1). */
+/** 404 past the last page (an empty collection still has page 1). */
 function checkPageExists(page: number, perPage: number, total: number): void {
   const lastPage = Math.max(Math.ceil(total / perPage), 1);
   if (page > lastPage) {
@@ -20,6 +20,7 @@ function checkPageExists(page: number, perPage: number, total: number): void {
   }
 }
 
+/** A page by number, for the collection in `state`. */
 export async function listPage(db: Database, page: number, perPage: number, state: CollectionState): Promise<Page> {
   const offset = (page - 1) * perPage;
   checkPageExists(page, perPage, state.total);
