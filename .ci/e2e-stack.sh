@@ -62,8 +62,10 @@ started=$(date +%s)
 scripts/startStack.sh
 echo "startStack.sh took $(seconds_since "$started")s"
 check "postgres is published on 127.0.0.1 only" equals "$(docker port starter-postgres 5432)" "127.0.0.1:5432"
-check "the API and postgres share the network starter_default" equals \
-  "$(docker network inspect starter_default --format '{{range .Containers}}{{.Name}} {{end}}' | tr ' ' '\n' | grep -c starter-)" 2
+check "the API, postgres and redis share the network starter_default" equals \
+  "$(docker network inspect starter_default --format '{{range .Containers}}{{.Name}} {{end}}' | tr ' ' '\n' | grep -c starter-)" 3
+check "redis is published nowhere" equals "$(docker port starter-redis)" ""
+check "startStack.sh generated a TOKEN_SECRET into .env" grep -qE '^TOKEN_SECRET=.{32,}' .env
 
 step "the seed's httpie session"
 body=$(http --ignore-stdin --body --auth admin:admin GET "$api/")
@@ -90,6 +92,41 @@ check "POST a second code" equals "$(status_of -u admin:admin -H 'Content-Type: 
   -d '{"pxcode":"E2E2","procedure":"TO BE DELETED"}' "$api/")" 201
 check "DELETE is 204" equals "$(status_of -u admin:admin -X DELETE "$api/E2E2")" 204
 check "the deleted code is gone" equals "$(status_of -u admin:admin "$api/E2E2")" 404
+
+step "tokens: the seed's httpie session, then curl"
+token=$(http --ignore-stdin --body --auth admin:admin GET http://localhost:5000/auth/request-token | jq -r .token)
+check "request-token answers a token" test "${#token}" -gt 40
+check "  ... with Cache-Control: no-cache, no-store, max-age=0" grep -qi '^cache-control: no-cache, no-store, max-age=0' \
+  <<<"$(curl -s -D - -o /dev/null -u admin:admin http://localhost:5000/auth/request-token)"
+check "http --auth TOKEN: lists the 100 codes" equals \
+  "$(http --ignore-stdin --body --auth "$token:" GET "$api/" | jq '.items | length')" 100
+check "curl with Authorization: Bearer gets an item" equals "$(status_of -H "Authorization: Bearer $token" "$api/039")" 200
+signature=${token##*.}
+[[ ${signature:0:1} == A ]] && flipped=B || flipped=A
+check "a token with a changed signature is 401" equals \
+  "$(status_of -H "Authorization: Bearer ${token%.*}.$flipped${signature:1}" "$api/039")" 401
+check "/ready reports Redis up" equals "$(curl -s http://localhost:5000/ready | jq -r .redis)" up
+
+step "RATE_LIMIT=5/15s across two API replicas sharing the stack's Redis"
+RATE_LIMIT=5/15s scripts/startStack.sh >/dev/null 2>&1
+docker rm -f starter-api-2 >/dev/null 2>&1 || true
+RATE_LIMIT=5/15s docker compose run --detach --no-deps --name starter-api-2 --publish 127.0.0.1:5001:5000 starter-api serve >/dev/null
+for _ in $(seq 100); do [[ $(status_of http://localhost:5001/ready) == 200 ]] && break; sleep 0.2; done
+check "the second replica is ready" equals "$(status_of http://localhost:5001/ready)" 200
+codes=""
+for port in 5000 5001 5000 5001 5000 5001; do
+  codes+="$(status_of -H "Authorization: Bearer $token" "http://localhost:$port/api/v1.0/pxcodes/039") "
+done
+check "five calls pass, the sixth (on either replica) is 429" equals "$codes" "200 200 200 200 200 429 "
+headers=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $token" http://localhost:5000/api/v1.0/pxcodes/039)
+check "  ... with Retry-After" grep -qi '^retry-after: [0-9]' <<<"$headers"
+check "  ... and X-RateLimit-Limit/Remaining/Reset" bash -c 'grep -qi "^x-ratelimit-limit: 5" <<<"$1" &&
+  grep -qi "^x-ratelimit-remaining: 0" <<<"$1" && grep -qi "^x-ratelimit-reset: [0-9]\{10\}" <<<"$1"' _ "$headers"
+check "  ... and RateLimit-Policy / RateLimit" bash -c 'grep -qi "^ratelimit-policy: \"default\";q=5;w=15" <<<"$1" &&
+  grep -qi "^ratelimit: \"default\";r=0;t=[0-9]" <<<"$1"' _ "$headers"
+docker rm -f starter-api-2 >/dev/null
+scripts/startStack.sh >/dev/null 2>&1
+check "back on the default limit, admin gets through again" equals "$(status_of -u admin:admin "$api/039")" 200
 
 step "data survives stop/start and teardown/start"
 scripts/stopStack.sh >/dev/null 2>&1

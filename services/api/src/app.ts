@@ -1,17 +1,30 @@
 import express, { type Express, type RequestHandler } from 'express';
-import { basicAuth, createVerifier, rejectBlockedClients, type CredentialCache } from './auth';
+import { authenticate, Authenticator, rejectBlockedClients, type CredentialCache } from './auth';
 import type { Database } from './db';
 import type { LoginThrottle } from './loginThrottle';
 import { errorHandler, notFound } from './errors';
 import { healthRoutes } from './health';
 import { createHttpLogger, type Logger } from './logger';
 import { pxcodeRoutes } from './pxcodes/routes';
+import { RequestRateLimiter } from './rateLimit';
+import type { RateLimitSetting } from './config';
+import type { LimiterFactory } from './limiters';
+import type { RedisConnection } from './redis';
+import { tokenRoutes } from './tokens/routes';
+import type { Tokens } from './tokens/tokens';
 
 export interface AppDeps {
   db: Database;
   logger: Logger;
   credentialCache: CredentialCache;
   loginThrottle: LoginThrottle;
+  /** Token authentication is on when given. */
+  tokens?: Tokens | undefined;
+  /** Passwords on the API itself (AUTH_MODES includes basic); /auth/request-token always takes them. */
+  passwords?: boolean;
+  /** RATE_LIMIT, counted in the store the limiters use. */
+  rateLimit?: { setting: RateLimitSetting; limiters: LimiterFactory } | undefined;
+  redis?: RedisConnection | undefined;
   publicUrl?: string | undefined;
   trustProxy?: boolean | number | string[];
   bodyLimit?: string;
@@ -25,15 +38,29 @@ export function buildApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', 'strong');
   app.set('trust proxy', deps.trustProxy ?? false);
-  const auth: RequestHandler = basicAuth(createVerifier(deps.db, deps.credentialCache, deps.loginThrottle));
+  const authenticator = new Authenticator(deps.db, deps.credentialCache, deps.loginThrottle, deps.tokens);
+  const tokens = deps.tokens !== undefined;
+  const rateLimiter = deps.rateLimit && new RequestRateLimiter(deps.rateLimit.setting, deps.rateLimit.limiters, deps.logger);
+  // Counted before any work (rate limit, then failed-login blocks); charged to the user once known.
+  const door: RequestHandler[] = [
+    ...(rateLimiter ? [rateLimiter.door(authenticator)] : []),
+    rejectBlockedClients(authenticator, deps.loginThrottle),
+  ];
+  const authenticated = (accepts: { passwords: boolean; tokens: boolean }): RequestHandler[] => [
+    authenticate(authenticator, accepts),
+    ...(rateLimiter ? [rateLimiter.afterAuthentication()] : []),
+  ];
+  const apiAuth = authenticated({ passwords: deps.passwords ?? true, tokens });
 
   app.use(createHttpLogger(deps.logger));
-  app.use(apiPrefix, rejectBlockedClients(deps.credentialCache, deps.loginThrottle));
+  app.use(apiPrefix, door);
+  app.use('/auth', door);
   // strict: false, so that `null` or `"x"` reach zod and are answered "must be a JSON object".
   app.use(express.json({ limit: deps.bodyLimit ?? '100kb', strict: false, type: ['application/json', 'application/*+json'] }));
-  app.use(healthRoutes(deps.db));
-  app.use(`${apiPrefix}/pxcodes`, auth, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl }));
-  app.use(apiPrefix, auth);
+  app.use(healthRoutes(deps.db, deps.redis));
+  app.use(tokenRoutes(deps.tokens, authenticated({ passwords: true, tokens })));
+  app.use(`${apiPrefix}/pxcodes`, apiAuth, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl }));
+  app.use(apiPrefix, apiAuth);
   app.use(notFound);
   app.use(errorHandler);
   return app;

@@ -5,12 +5,15 @@ import { BasicStrategy } from 'passport-http';
 import type { Database } from './db';
 import { HttpError } from './errors';
 import type { LoginThrottle } from './loginThrottle';
-import { findUserByName } from './users/repository';
+import { looksLikeToken, type Tokens } from './tokens/tokens';
+import { findTokenHolder, findUserByName } from './users/repository';
 import { verifyAgainstNothing, verifyPassword } from './users/passwords';
 
 export interface AuthenticatedUser {
   id: number;
   username: string;
+  /** The user's token_version when verified: what a token issued now carries. */
+  tokenVersion: string;
 }
 
 interface CacheEntry {
@@ -19,7 +22,7 @@ interface CacheEntry {
 }
 
 /**
- * Remembers credentials that passed the slow hash, so the hash runs once per credential change,
+ * Remembers credentials that passed the slow hash (and tokens that passed their checks), so the hash runs once per credential change,
  * not once per request. Keys are an HMAC of user and password under a per-process secret: the
  * passwords themselves are never held, and a lookup reveals nothing through timing.
  */
@@ -39,8 +42,13 @@ export class CredentialCache {
     private readonly now: () => number = Date.now,
   ) {}
 
+  // A token is keyed under a name no user can have (user names cannot hold a NUL).
   private key(username: string, password: string): string {
     return createHmac('sha256', this.secret).update(username).update('\0').update(password).digest('base64');
+  }
+
+  private tokenKey(token: string): string {
+    return this.key('\0token', token);
   }
 
   get(username: string, password: string): AuthenticatedUser | undefined {
@@ -58,15 +66,29 @@ export class CredentialCache {
     return entry && { user: entry.user, fresh: entry.expiresAt > this.now() };
   }
 
+  /** A token verified before, while its entry lasts (never past the token's own expiry). */
+  getToken(token: string): AuthenticatedUser | undefined {
+    if (!this.enabled) return undefined;
+    const entry = this.entries.get(this.tokenKey(token));
+    return entry && entry.expiresAt > this.now() ? entry.user : undefined;
+  }
+
   get generation(): number {
     return this.currentGeneration;
   }
 
   set(username: string, password: string, user: AuthenticatedUser, startedIn: number): void {
+    this.store(this.key(username, password), user, startedIn, this.now() + this.ttlMs);
+  }
+
+  setToken(token: string, user: AuthenticatedUser, startedIn: number, tokenExpiresAt: number): void {
+    this.store(this.tokenKey(token), user, startedIn, Math.min(this.now() + this.ttlMs, tokenExpiresAt));
+  }
+
+  private store(key: string, user: AuthenticatedUser, startedIn: number, expiresAt: number): void {
     if (!this.enabled || this.ttlMs <= 0 || this.maxEntries <= 0 || startedIn !== this.currentGeneration) return;
-    const key = this.key(username, password);
     this.entries.delete(key);
-    this.entries.set(key, { user, expiresAt: this.now() + this.ttlMs });
+    this.entries.set(key, { user, expiresAt });
     // A Map iterates in insertion order: the first key is the oldest entry.
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
@@ -100,25 +122,38 @@ export class CredentialCache {
   }
 }
 
-export type Credentials = { username: string; password: string };
+export type Authorization =
+  | { scheme: 'basic'; username: string; password: string }
+  | { scheme: 'bearer'; token: string }
+  | 'absent'
+  | 'malformed';
 
 /**
- * RFC 7617: the user-id ends at the first colon and the password is everything after it, colons
- * included, in UTF-8. passport-http 0.3 splits on every colon and cuts such passwords short.
+ * Basic per RFC 7617: the user-id ends at the first colon and the password is everything after
+ * it, colons included, in UTF-8 (passport-http 0.3 splits on every colon and cuts such passwords
+ * short). Bearer per RFC 6750.
  */
-export function parseBasicAuthorization(header: string | undefined): Credentials | 'absent' | 'malformed' {
+export function parseAuthorization(header: string | undefined): Authorization {
   if (!header) return 'absent';
+  const bearer = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i.exec(header);
+  if (bearer?.[1]) return { scheme: 'bearer', token: bearer[1] };
+  if (/^Bearer(\s|$)/i.test(header)) return 'malformed';
   const match = /^Basic[ ]+([A-Za-z0-9+/]+={0,2})[ ]*$/i.exec(header);
   if (!match?.[1]) return /^Basic(\s|$)/i.test(header) ? 'malformed' : 'absent';
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return 'malformed';
-  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  return { scheme: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** A token arrives as Bearer, or as the seed sends it: the basic user name with an empty password. */
+export function tokenOf(authorization: Authorization): string | undefined {
+  if (typeof authorization !== 'object') return undefined;
+  if (authorization.scheme === 'bearer') return authorization.token;
+  return authorization.password === '' && looksLikeToken(authorization.username) ? authorization.username : undefined;
 }
 
 const isPossibleUsername = (name: string) => name.length > 0 && name.length <= 100 && !name.includes('\0');
-
-type Verify = (username: string, password: string, client: string) => Promise<AuthenticatedUser | undefined>;
 
 function tooManyAttempts(retryAfter: number): HttpError {
   return new HttpError(429, `too many failed logins from this address; try again in ${retryAfter} s`, {
@@ -126,12 +161,21 @@ function tooManyAttempts(retryAfter: number): HttpError {
   });
 }
 
-/**
- * Cached credentials pass at once. Anything else costs a slow hash, so it first passes the login
- * throttle (429 for a client with too many recent failures) and waits for a hashing slot.
- */
-export function createVerifier(db: Database, cache: CredentialCache, throttle: LoginThrottle): Verify {
-  return async (username, password, client) => {
+/** Checks passwords and tokens; what passed is cached, so each check's slow part runs once. */
+export class Authenticator {
+  constructor(
+    private readonly db: Database,
+    private readonly cache: CredentialCache,
+    private readonly throttle: LoginThrottle,
+    private readonly tokens?: Tokens,
+  ) {}
+
+  /**
+   * Cached credentials pass at once. Anything else costs a slow hash, so it first passes the login
+   * throttle (429 for a client with too many recent failures) and waits for a hashing slot.
+   */
+  async checkPassword(username: string, password: string, client: string): Promise<AuthenticatedUser | undefined> {
+    const { cache, throttle } = this;
     const cached = cache.lookup(username, password);
     if (cached?.fresh) return cached.user;
     // Credentials verified a moment ago (now stale) are no guess: they are not throttled.
@@ -140,40 +184,100 @@ export function createVerifier(db: Database, cache: CredentialCache, throttle: L
     if (retryAfter > 0) throw tooManyAttempts(retryAfter);
     const generation = cache.generation;
     // Names no user can have (PostgreSQL cannot even compare a NUL) cost the same time, no query.
-    const user = isPossibleUsername(username) ? await findUserByName(db, username) : undefined;
+    const user = isPossibleUsername(username) ? await findUserByName(this.db, username) : undefined;
     const valid = await throttle.withHashSlot(() =>
       user ? verifyPassword(password, user.password_hash) : verifyAgainstNothing(password),
     );
     if (valid === undefined) throw new HttpError(503, 'too many logins are being checked; try again shortly', { 'Retry-After': '1' });
     if (!user || !valid) return undefined;
     if (throttled) await throttle.succeeded(client);
-    const authenticated = { id: user.id, username: user.username };
+    const authenticated = { id: user.id, username: user.username, tokenVersion: user.token_version };
     cache.set(username, password, authenticated, generation);
     return authenticated;
-  };
+  }
+
+  /**
+   * A token passes when its signature and expiry hold and its user still exists with the same
+   * token_version (a password change or removal voids it); then it is cached like a password.
+   */
+  async checkToken(token: string): Promise<AuthenticatedUser | undefined> {
+    if (!this.tokens) return undefined;
+    const cached = this.cache.getToken(token);
+    if (cached) return cached;
+    const generation = this.cache.generation;
+    const claims = await this.tokens.verify(token);
+    if (!claims || !isPossibleUsername(claims.username)) return undefined;
+    const holder = await findTokenHolder(this.db, claims.username);
+    if (!holder || holder.id !== claims.userId || holder.token_version !== claims.tokenVersion) return undefined;
+    const user = { id: holder.id, username: holder.username, tokenVersion: holder.token_version };
+    this.cache.setToken(token, user, generation, claims.expiresAt);
+    return user;
+  }
+
+  /** The user these credentials were verified for before, if this process remembers; no work done. */
+  known(authorization: Authorization): AuthenticatedUser | undefined {
+    if (typeof authorization !== 'object') return undefined;
+    const token = tokenOf(authorization);
+    if (token !== undefined) return this.cache.getToken(token);
+    if (authorization.scheme !== 'basic') return undefined;
+    return this.cache.lookup(authorization.username, authorization.password)?.user;
+  }
+}
+
+/** What an endpoint accepts: passwords, tokens, or both. */
+export interface Accepts {
+  passwords: boolean;
+  tokens: boolean;
 }
 
 const realm = 'starter';
+const basicChallenge = `Basic realm="${realm}", charset="UTF-8"`;
 
-/** passport-http's strategy (name, challenge) with an RFC 7617 reading of the header. */
-class BasicAuthStrategy extends BasicStrategy {
+interface Refusal {
+  status: 400 | 401;
+  message: string;
+}
+
+/** passport-http's strategy (name, challenge) reading RFC 7617 Basic, tokens as the seed sends them, and Bearer. */
+class CredentialsStrategy extends BasicStrategy {
   // Set on each request by passport (passport.Strategy's augmented API, missing from the typings).
-  declare fail: (challenge: string | number, status?: number) => void;
+  declare fail: (challenge: Refusal, status?: number) => void;
   declare success: (user: AuthenticatedUser) => void;
   declare error: (error: Error) => void;
 
-  constructor(private readonly verify: Verify) {
+  constructor(
+    private readonly authenticator: Authenticator,
+    private readonly accepts: Accepts,
+  ) {
     super({ realm }, () => undefined);
   }
 
   override authenticate(req: Request): void {
-    const credentials = parseBasicAuthorization(req.headers.authorization);
-    if (credentials === 'absent') return this.fail(`Basic realm="${realm}", charset="UTF-8"`, 401);
-    if (credentials === 'malformed') return this.fail(400);
-    this.verify(credentials.username, credentials.password, req.ip ?? 'unknown').then(
-      (user) => (user ? this.success(user) : this.fail(`Basic realm="${realm}", charset="UTF-8"`, 401)),
+    const authorization = parseAuthorization(req.headers.authorization);
+    if (authorization === 'absent') return this.refuse(401, 'authentication required');
+    if (authorization === 'malformed') return this.refuse(400, 'the Authorization header is not valid Basic or Bearer credentials');
+    const token = tokenOf(authorization);
+    let check: Promise<AuthenticatedUser | undefined>;
+    let failure: string;
+    if (token !== undefined || authorization.scheme === 'bearer') {
+      if (!this.accepts.tokens) return this.refuse(401, 'token authentication is off (AUTH_MODES); use a user name and password');
+      check = this.authenticator.checkToken(token ?? '');
+      failure = 'invalid or expired token';
+    } else {
+      if (!this.accepts.passwords) {
+        return this.refuse(401, 'passwords are accepted only at /auth/request-token (AUTH_MODES=token): send a token');
+      }
+      check = this.authenticator.checkPassword(authorization.username, authorization.password, req.ip ?? 'unknown');
+      failure = 'invalid username or password';
+    }
+    check.then(
+      (user) => (user ? this.success(user) : this.refuse(401, failure)),
       (error: unknown) => this.error(error as Error),
     );
+  }
+
+  private refuse(status: Refusal['status'], message: string): void {
+    this.fail({ status, message }, status);
   }
 }
 
@@ -182,35 +286,31 @@ class BasicAuthStrategy extends BasicStrategy {
  * parsing, routing and passport, unless it brings credentials that were verified before. Password
  * guessing then costs the server little, and verified clients keep their share of it.
  */
-export function rejectBlockedClients(cache: CredentialCache, throttle: LoginThrottle): RequestHandler {
+export function rejectBlockedClients(authenticator: Authenticator, throttle: LoginThrottle): RequestHandler {
   return (req, _res, next) => {
     const seconds = throttle.blockedFor(req.ip ?? 'unknown');
     if (seconds === 0) return next();
-    const credentials = parseBasicAuthorization(req.headers.authorization);
-    if (typeof credentials === 'object' && cache.lookup(credentials.username, credentials.password)) return next();
+    if (authenticator.known(parseAuthorization(req.headers.authorization))) return next();
     next(tooManyAttempts(seconds));
   };
 }
 
-/** Basic auth through passport; failures answer in the API's JSON error shape. */
-export function basicAuth(verify: Verify): RequestHandler {
-  const authenticator = new passport.Passport();
-  authenticator.use('basic', new BasicAuthStrategy(verify));
+/** Authentication through passport; refusals answer in the API's JSON error shape. */
+export function authenticate(authenticator: Authenticator, accepts: Accepts): RequestHandler {
+  const passportInstance = new passport.Passport();
+  passportInstance.use('credentials', new CredentialsStrategy(authenticator, accepts));
   return (req, res, next) => {
-    authenticator.authenticate(
-      'basic',
+    passportInstance.authenticate(
+      'credentials',
       { session: false },
-      (error: unknown, user: AuthenticatedUser | false, challenge: unknown, status: unknown) => {
+      (error: unknown, user: AuthenticatedUser | false, refusal: Refusal | undefined) => {
         if (error) return next(error);
         if (user) {
           req.user = user;
           return next();
         }
-        if (status === 400 || challenge === 400) {
-          return next(new HttpError(400, 'the Authorization header is not valid Basic credentials'));
-        }
-        const message = req.headers.authorization ? 'invalid username or password' : 'authentication required';
-        next(new HttpError(401, message, { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` }));
+        const { status, message } = refusal ?? { status: 401, message: 'authentication required' };
+        next(new HttpError(status, message, status === 401 ? { 'WWW-Authenticate': basicChallenge } : {}));
       },
     )(req, res, next);
   };

@@ -27,8 +27,44 @@ const postgresUrl = z
   .trim()
   .refine((value) => /^postgres(ql)?:\/\//.test(value) && URL.canParse(value), 'expected a postgres:// URL');
 
+const authModes = z
+  .string()
+  .trim()
+  .transform((value) => value.split(',').map((mode) => mode.trim().toLowerCase()).filter(Boolean))
+  .pipe(z.array(z.enum(['basic', 'token'], 'expected basic, token or basic,token')).min(1, 'expected basic, token or basic,token'))
+  .transform((modes) => ({ basic: modes.includes('basic'), token: modes.includes('token') }));
+
+const durationUnits: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+// `N/DURATION`: 5/15s, 600/1m, 1000/h; the window is whole seconds, as the stores count them.
+export const rateLimit = z
+  .string()
+  .trim()
+  .transform((value, context) => {
+    const match = /^(\d+)\s*\/\s*(\d*)\s*(s|m|h|d)$/i.exec(value);
+    const points = Number(match?.[1]);
+    const duration = Number(match?.[2] || 1) * (durationUnits[match?.[3]?.toLowerCase() ?? ''] ?? 0);
+    if (!match || points < 1 || duration < 1 || duration > 86_400 * 30) {
+      context.addIssue({ code: 'custom', message: 'expected N/DURATION such as 5/15s, 600/1m or 1000/1h' });
+      return z.NEVER;
+    }
+    return { points, durationSeconds: duration, text: `${points}/${duration}s` };
+  });
+
+export type RateLimitSetting = z.infer<typeof rateLimit>;
+
 const schema = z.object({
   DATABASE_URL: postgresUrl.optional(),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value), 'expected a redis:// or rediss:// URL')
+    .optional(),
+  REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  RATE_LIMIT: rateLimit.optional(),
+  AUTH_MODES: authModes.default({ basic: true, token: true }),
+  TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 48)').optional(),
+  TOKEN_TTL: z.coerce.number().int().min(1).max(30 * 86_400).default(3600),
   PORT: z.coerce.number().int().min(0).max(65535).default(5000),
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   PUBLIC_URL: z
@@ -59,7 +95,7 @@ export class ConfigError extends Error {
 }
 
 // Secrets may come from files, as the official postgres image allows (Docker/Kubernetes secrets).
-const fileVariables = ['DATABASE_URL', 'ADMIN_PASSWORD'] as const;
+const fileVariables = ['DATABASE_URL', 'ADMIN_PASSWORD', 'TOKEN_SECRET', 'REDIS_URL'] as const;
 
 function resolveFileVariables(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
   const resolved: Record<string, string | undefined> = { ...env };

@@ -1,9 +1,14 @@
 import { Router } from 'express';
 import { isReady, type Database } from './db';
 import { methodNotAllowed } from './errors';
+import type { RedisConnection } from './redis';
 
-/** Liveness (the process answers) and readiness (the database answers), without auth, for probes. */
-export function healthRoutes(db: Database): Router {
+/**
+ * Liveness (the process answers) and readiness (the database answers), without auth, for probes.
+ * Redis is reported but does not make the API unready: without it, rate limits are counted per
+ * process and every request is still answered.
+ */
+export function healthRoutes(db: Database, redis?: RedisConnection): Router {
   const router = Router();
   router
     .route('/health')
@@ -18,7 +23,11 @@ export function healthRoutes(db: Database): Router {
       res
         .status(database ? 200 : 503)
         .set('Cache-Control', 'no-store')
-        .json({ status: database ? 'ready' : 'unavailable', database: database ? 'up' : 'down' });
+        .json({
+          status: database ? 'ready' : 'unavailable',
+          database: database ? 'up' : 'down',
+          ...(redis && { redis: redis.isUp() ? 'up' : 'down' }),
+        });
     })
     .all(methodNotAllowed(['GET', 'HEAD']));
   return router;

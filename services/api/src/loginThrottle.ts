@@ -1,13 +1,15 @@
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { memoryLimiters, type LimiterFactory } from './limiters';
 
 /**
  * Password guessing must not take the CPU: one client address may make `failuresPerMinute`
  * attempts a minute that fail (each is booked before its hash runs, and given back when right);
  * beyond that it is answered 429 for a minute before any hash runs. At most `concurrentHashes`
- * slow hashes run at once (the rest wait their turn, up to `maxWaiting`).
+ * slow hashes run at once (the rest wait their turn, up to `maxWaiting`). With a shared store
+ * (Redis), the failures of one address are counted across every replica.
  */
 export class LoginThrottle {
-  private readonly failures: RateLimiterMemory;
+  private readonly failures: RateLimiterAbstract;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   /** Blocked clients and until when (ms): known without a round trip to the store. */
@@ -17,8 +19,9 @@ export class LoginThrottle {
     private readonly failuresPerMinute: number,
     private readonly concurrentHashes: number,
     private readonly maxWaiting = 256,
+    limiters: LimiterFactory = memoryLimiters,
   ) {
-    this.failures = new RateLimiterMemory({ keyPrefix: 'login-failures', points: failuresPerMinute, duration: 60, blockDuration: 60 });
+    this.failures = limiters({ keyPrefix: 'login-failures', points: failuresPerMinute, duration: 60, blockDuration: 60 });
   }
 
   /**

@@ -5,8 +5,12 @@ import { loadConfig, type Config } from './config';
 import { createDatabase, migrate, waitForDatabase, type Database } from './db';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded';
 import { createLogger, type Logger } from './logger';
+import { memoryLimiters, redisLimiters } from './limiters';
 import { LoginThrottle } from './loginThrottle';
+import { connectRedis } from './redis';
 import { seedNewDatabase } from './seed';
+import { loadTokenSecret } from './tokens/secret';
+import { Tokens } from './tokens/tokens';
 import { listenForUserChanges } from './userChanges';
 
 export interface DatabaseConnection {
@@ -51,6 +55,7 @@ export async function connectDatabase(
 
 /** Start-up: config -> database -> migrate -> seed a new database -> listen; SIGTERM drains and exits 0. */
 export async function serve(config: Config = loadConfig(), logger: Logger = createLogger(config.LOG_LEVEL)): Promise<void> {
+  const tokens = config.AUTH_MODES.token ? new Tokens(await loadTokenSecret(config), config.TOKEN_TTL) : undefined;
   const connection = await connectDatabase(config, logger);
   const { db } = connection;
   const applied = await migrate(db);
@@ -69,11 +74,17 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
 
   const credentialCache = new CredentialCache(config.AUTH_CACHE_TTL * 1000, config.AUTH_CACHE_MAX);
   const userChanges = listenForUserChanges(connection.url, credentialCache, logger);
+  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, config.REDIS_TIMEOUT_MS, logger) : undefined;
+  const limiters = redis ? redisLimiters(redis) : memoryLimiters;
   const app = buildApp({
     db,
     logger,
     credentialCache,
-    loginThrottle: new LoginThrottle(config.AUTH_FAILURES_PER_MINUTE, config.AUTH_HASH_CONCURRENCY),
+    loginThrottle: new LoginThrottle(config.AUTH_FAILURES_PER_MINUTE, config.AUTH_HASH_CONCURRENCY, 256, limiters),
+    tokens,
+    passwords: config.AUTH_MODES.basic,
+    rateLimit: config.RATE_LIMIT && { setting: config.RATE_LIMIT, limiters },
+    redis,
     publicUrl: config.PUBLIC_URL,
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT,
@@ -85,12 +96,18 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const url = config.PUBLIC_URL ?? `http://localhost:${port}`;
+  logger.info(
+    { authModes: config.AUTH_MODES, rateLimit: config.RATE_LIMIT?.text ?? 'off', limitStore: redis ? 'redis' : 'memory' },
+    'authentication and rate limits',
+  );
   logger.info({ url, port }, 'listening');
   const credentials = `${config.ADMIN_USERNAME}:${config.ADMIN_PASSWORD === 'admin' ? 'admin' : 'PASSWORD'}`;
   process.stderr.write(
     `\nstarter API at ${url}${apiPrefix}/pxcodes/\n` +
       `  curl -u ${credentials} ${url}${apiPrefix}/pxcodes/\n` +
-      `  http --auth ${credentials} GET ${url}${apiPrefix}/pxcodes/\n\n`,
+      `  http --auth ${credentials} GET ${url}${apiPrefix}/pxcodes/\n` +
+      (tokens ? `  http --auth ${credentials} GET ${url}/auth/request-token   (then: http --auth TOKEN: GET ...)\n` : '') +
+      '\n',
   );
 
   let stopping = false;
@@ -106,6 +123,7 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     server.close(async () => {
       clearTimeout(deadline);
       await userChanges.stop();
+      await redis?.close();
       await connection.close();
       logger.info('stopped');
       process.exit(0);

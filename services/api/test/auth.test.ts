@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { CredentialCache, parseBasicAuthorization } from '../src/auth';
+import { CredentialCache, parseAuthorization } from '../src/auth';
 import { recreateSchema } from '../src/db';
 import { LoginThrottle } from '../src/loginThrottle';
 import { createLogger } from '../src/logger';
@@ -78,7 +78,7 @@ describe('basic auth on /api/v1.0', () => {
       expect(res.body).toEqual({
         status: 400,
         error: 'Bad Request',
-        message: 'the Authorization header is not valid Basic credentials',
+        message: 'the Authorization header is not valid Basic or Bearer credentials',
       });
     },
   );
@@ -165,8 +165,8 @@ describe('the verified-credential cache', () => {
   test('when entries pass their TTL, then they are dropped', () => {
     let now = 0;
     const cache = new CredentialCache(1000, 10, () => now);
-    cache.set('a', 'pw', { id: 1, username: 'a' }, cache.generation);
-    expect(cache.get('a', 'pw')).toEqual({ id: 1, username: 'a' });
+    cache.set('a', 'pw', { id: 1, username: 'a', tokenVersion: 'v' }, cache.generation);
+    expect(cache.get('a', 'pw')).toEqual({ id: 1, username: 'a', tokenVersion: 'v' });
     expect(cache.get('a', 'other')).toBeUndefined();
     now = 1000;
     expect(cache.get('a', 'pw')).toBeUndefined();
@@ -174,17 +174,17 @@ describe('the verified-credential cache', () => {
 
   test('when more credentials than the bound arrive, then the oldest are evicted', () => {
     const cache = new CredentialCache(60_000, 3);
-    for (let i = 0; i < 5; i++) cache.set(`u${i}`, 'pw', { id: i, username: `u${i}` }, cache.generation);
+    for (let i = 0; i < 5; i++) cache.set(`u${i}`, 'pw', { id: i, username: `u${i}`, tokenVersion: 'v' }, cache.generation);
     expect(cache.size).toBe(3);
     expect(cache.get('u0', 'pw')).toBeUndefined();
-    expect(cache.get('u4', 'pw')).toEqual({ id: 4, username: 'u4' });
+    expect(cache.get('u4', 'pw')).toEqual({ id: 4, username: 'u4', tokenVersion: 'v' });
   });
 
   test('when a check started before an invalidation ends after it, then its result is not cached', () => {
     const cache = new CredentialCache(60_000, 10);
     const startedIn = cache.generation; // the check reads the old hash...
     cache.invalidateUser('someone-else'); // ...a password changes meanwhile...
-    cache.set('a', 'old-password', { id: 1, username: 'a' }, startedIn); // ...then the check ends
+    cache.set('a', 'old-password', { id: 1, username: 'a', tokenVersion: 'v' }, startedIn); // ...then the check ends
     expect(cache.size).toBe(0);
     expect(cache.get('a', 'old-password')).toBeUndefined();
   });
@@ -315,16 +315,19 @@ describe('the login throttle', () => {
   });
 });
 
-describe('parseBasicAuthorization', () => {
+describe('parseAuthorization', () => {
   test.each([
     [undefined, 'absent'],
-    ['Bearer x', 'absent'],
+    ['Digest x', 'absent'],
     ['Basic', 'malformed'],
-    [`basic ${Buffer.from('a:b').toString('base64')}`, { username: 'a', password: 'b' }],
-    [`Basic ${Buffer.from('a:').toString('base64')}`, { username: 'a', password: '' }],
-    [`Basic ${Buffer.from(':b').toString('base64')}`, { username: '', password: 'b' }],
-    [`Basic ${Buffer.from('a:b:c').toString('base64')}`, { username: 'a', password: 'b:c' }],
+    ['Bearer', 'malformed'],
+    ['Bearer a b', 'malformed'],
+    ['Bearer abc.def-_.g~+/=', { scheme: 'bearer', token: 'abc.def-_.g~+/=' }],
+    [`basic ${Buffer.from('a:b').toString('base64')}`, { scheme: 'basic', username: 'a', password: 'b' }],
+    [`Basic ${Buffer.from('a:').toString('base64')}`, { scheme: 'basic', username: 'a', password: '' }],
+    [`Basic ${Buffer.from(':b').toString('base64')}`, { scheme: 'basic', username: '', password: 'b' }],
+    [`Basic ${Buffer.from('a:b:c').toString('base64')}`, { scheme: 'basic', username: 'a', password: 'b:c' }],
   ])('when the header is %s, then %j', (header, expected) => {
-    expect(parseBasicAuthorization(header)).toEqual(expected);
+    expect(parseAuthorization(header)).toEqual(expected);
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { startEmbeddedPostgres } from '../src/embedded';
 import { createLogger } from '../src/logger';
 import { freePort } from './helpers';
+import { dockerAnswers, startRedis } from './redisServer';
 
 /**
  * One PostgreSQL server for the whole run, from the first of: TEST_DATABASE_URL; testcontainers
@@ -11,6 +12,28 @@ import { freePort } from './helpers';
  * database on it (see helpers.ts), so files never see each other's rows.
  */
 export default async function globalSetup(): Promise<void> {
+  await setUpPostgres();
+  await setUpRedis();
+}
+
+/**
+ * One Redis for the run, from the first of: TEST_REDIS_URL (or REDIS_URL); testcontainers on the
+ * stand-in image; a local redis-server. Tests keep apart by key prefixes of their own.
+ */
+async function setUpRedis(): Promise<void> {
+  const given = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL;
+  if (given) {
+    process.env.STARTER_TEST_REDIS_URL = given;
+    console.log('tests use TEST_REDIS_URL');
+    return;
+  }
+  const redis = await startRedis();
+  globalThis.stopTestRedis = () => redis.dispose();
+  process.env.STARTER_TEST_REDIS_URL = redis.url;
+  console.log(`tests use a Redis of their own (${redis.url})`);
+}
+
+async function setUpPostgres(): Promise<void> {
   if (process.env.TEST_DATABASE_URL) {
     process.env.STARTER_TEST_SERVER_URL = process.env.TEST_DATABASE_URL;
     console.log(`\ntests use TEST_DATABASE_URL`);
@@ -38,16 +61,7 @@ export default async function globalSetup(): Promise<void> {
   console.log(`\ntests use an embedded PostgreSQL`);
 }
 
-async function dockerAnswers(): Promise<boolean> {
-  try {
-    const { getContainerRuntimeClient } = await import('testcontainers');
-    await getContainerRuntimeClient();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 declare global {
   var stopTestDatabase: (() => Promise<void>) | undefined;
+  var stopTestRedis: (() => Promise<void>) | undefined;
 }

@@ -7,6 +7,7 @@ import { CredentialCache } from '../src/auth';
 import { createDatabase, migrate, type Database } from '../src/db';
 import { createLogger } from '../src/logger';
 import { LoginThrottle } from '../src/loginThrottle';
+import { Tokens } from '../src/tokens/tokens';
 import { createUser } from '../src/users/repository';
 
 export function serverUrl(): string {
@@ -72,12 +73,15 @@ export interface TestApp {
   credentialCache: CredentialCache;
 }
 
+export const testTokenSecret = 'the-tests-sign-their-tokens-with-this-secret';
+
 export function buildTestApp(db: Database, overrides: Partial<AppDeps> = {}): TestApp {
   const logs = new LogCapture();
-  const credentialCache = new CredentialCache(60_000, 1000);
+  const credentialCache = overrides.credentialCache ?? new CredentialCache(60_000, 1000);
   // Generous: the tests send many wrong passwords from one address (the throttle has tests of its own).
   const loginThrottle = new LoginThrottle(1000, 4);
-  const app = buildApp({ db, logger: createLogger('info', { stream: logs }), credentialCache, loginThrottle, ...overrides });
+  const tokens = new Tokens(testTokenSecret, 3600);
+  const app = buildApp({ db, logger: createLogger('info', { stream: logs }), credentialCache, loginThrottle, tokens, ...overrides });
   return { app, logs, credentialCache };
 }
 
@@ -110,4 +114,11 @@ export function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** A connection to the run's Redis (see globalSetup). */
+export function testRedisUrl(): string {
+  const url = process.env.STARTER_TEST_REDIS_URL;
+  if (!url) throw new Error('STARTER_TEST_REDIS_URL is not set: run the tests through jest (globalSetup)');
+  return url;
 }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -48,6 +48,8 @@ const authHeader = (user: string, password: string) => ({
   Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
 });
 
+const tokenSecret = 'a-test-secret-that-is-long-enough-for-hs256';
+
 async function stop(server: Running): Promise<number | null> {
   server.child.kill('SIGTERM');
   return server.exited;
@@ -61,7 +63,7 @@ describe('serve with DATABASE_URL', () => {
   afterAll(() => database.drop());
 
   test('when started on a new database, then it migrates, seeds 100 codes and an admin, and answers', async () => {
-    const server = await start({ DATABASE_URL: database.url, ADMIN_PASSWORD: 'first-admin' });
+    const server = await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, ADMIN_PASSWORD: 'first-admin' });
     try {
       const res = await fetch(`http://127.0.0.1:${server.port}/api/v1.0/pxcodes/`, {
         headers: authHeader('admin', 'first-admin'),
@@ -79,7 +81,7 @@ describe('serve with DATABASE_URL', () => {
 
   test('when restarted after the codes were deleted, then nothing is reloaded and no data is lost', async () => {
     await database.db('starter_pxcodes').whereNot({ pxcode: '039' }).delete();
-    const server = await start({ DATABASE_URL: database.url, ADMIN_PASSWORD: 'ignored-now' });
+    const server = await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, ADMIN_PASSWORD: 'ignored-now' });
     try {
       const res = await fetch(`http://127.0.0.1:${server.port}/api/v1.0/pxcodes/`, {
         headers: authHeader('admin', 'first-admin'),
@@ -91,7 +93,7 @@ describe('serve with DATABASE_URL', () => {
   });
 
   test('when SIGTERM arrives during a request, then the request is finished and the process exits 0', async () => {
-    const server = await start({ DATABASE_URL: database.url });
+    const server = await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret });
     // Hold the table so the request is still in flight when the signal comes.
     const blocker = new Client({ connectionString: database.url });
     await blocker.connect();
@@ -133,6 +135,19 @@ describe('serve with a bad configuration', () => {
     expect(code).toBe(1);
     expect(stderr).toContain('starter: invalid configuration: PORT: ');
   });
+
+  test.each([
+    [{}, 'TOKEN_SECRET: required with DATABASE_URL'],
+    [{ TOKEN_SECRET: 'short' }, 'TOKEN_SECRET: must be at least 32 characters'],
+  ])('when DATABASE_URL is set and the token secret is %j, then it refuses to start naming TOKEN_SECRET', async (env, expected) => {
+    const child = spawn(process.execPath, [cli, 'serve'], {
+      env: { PATH: process.env.PATH, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', ...env },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(1);
+    expect(stderr).toContain(expected);
+  });
 });
 
 describe('serve without DATABASE_URL (npm start)', () => {
@@ -147,6 +162,7 @@ describe('serve without DATABASE_URL (npm start)', () => {
     const env = { EMBEDDED_PG_DIR: path.join(parent, 'pg'), EMBEDDED_PG_PORT: String(await freePort()) };
     const first = await start(env);
     const base = `http://127.0.0.1:${first.port}/api/v1.0/pxcodes/`;
+    let token = '';
     try {
       const list = await fetch(base, { headers: authHeader('admin', 'admin') });
       expect(((await list.json()) as { items: unknown[] }).items).toHaveLength(100);
@@ -156,11 +172,17 @@ describe('serve without DATABASE_URL (npm start)', () => {
         body: JSON.stringify({ pxcode: 'KEEP1', procedure: 'SURVIVES A RESTART' }),
       });
       expect(created.status).toBe(201);
+      const issued = await fetch(`http://127.0.0.1:${first.port}/auth/request-token`, { headers: authHeader('admin', 'admin') });
+      token = ((await issued.json()) as { token: string }).token;
     } finally {
       expect(await stop(first)).toBe(0);
     }
+    // The token secret was generated once and kept with the data.
+    expect((await stat(path.join(parent, 'token-secret'))).mode & 0o777).toBe(0o600);
     const second = await start(env);
     try {
+      const withToken = await fetch(`http://127.0.0.1:${second.port}/api/v1.0/pxcodes/KEEP1`, { headers: authHeader(token, '') });
+      expect(withToken.status).toBe(200);
       const res = await fetch(`http://127.0.0.1:${second.port}/api/v1.0/pxcodes/KEEP1`, {
         headers: authHeader('admin', 'admin'),
       });

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as initial from './20261125000000_initial';
 import * as pxcodesState from './20261125010000_pxcodes_state';
+import * as usersTokenVersion from './20261126000000_users_token_version';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -11,6 +12,7 @@ interface Migration {
 const migrations: Record<string, Migration> = {
   '20261125000000_initial': initial,
   '20261125010000_pxcodes_state': pxcodesState,
+  '20261126000000_users_token_version': usersTokenVersion,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

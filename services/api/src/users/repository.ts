@@ -5,12 +5,18 @@ export interface User {
   id: number;
   username: string;
   password_hash: string;
+  token_version: string;
 }
 
 const table = 'starter_users';
 
 export function findUserByName(db: Database, username: string): Promise<User | undefined> {
-  return db<User>(table).where({ username }).first('id', 'username', 'password_hash');
+  return db<User>(table).where({ username }).first('id', 'username', 'password_hash', 'token_version');
+}
+
+/** What a token is checked against: the user it names, as the user is now. */
+export function findTokenHolder(db: Database, username: string): Promise<Omit<User, 'password_hash'> | undefined> {
+  return db<User>(table).where({ username }).first('id', 'username', 'token_version');
 }
 
 export async function countUsers(db: Database): Promise<number> {

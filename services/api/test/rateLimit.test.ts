@@ -1,0 +1,230 @@
+import { randomBytes } from 'node:crypto';
+import request from 'supertest';
+import { rateLimit } from '../src/config';
+import { memoryLimiters, redisLimiters, type LimiterFactory } from '../src/limiters';
+import { createLogger } from '../src/logger';
+import { LoginThrottle } from '../src/loginThrottle';
+import { connectRedis, type RedisConnection } from '../src/redis';
+import { addTestUser, buildTestApp, createTestDatabase, LogCapture, testRedisUrl, user, waitUntil, type TestDatabase } from './helpers';
+import { startRedis, type TestRedis } from './redisServer';
+
+let database: TestDatabase;
+let redis: RedisConnection;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await addTestUser(database.db);
+  redis = connectRedis(testRedisUrl(), 250, createLogger('silent'));
+  await waitUntil(() => redis.isUp());
+});
+afterAll(async () => {
+  await redis.close();
+  await database.drop();
+});
+
+const list = '/api/v1.0/pxcodes/';
+/** Every test counts in its own keys, as if it had a Redis of its own. */
+const sharedStore = (): LimiterFactory => redisLimiters(redis, `test-${randomBytes(6).toString('hex')}`);
+const limited = (limit: string, limiters: LimiterFactory = sharedStore(), extra = {}) =>
+  buildTestApp(database.db, { rateLimit: { setting: rateLimit.parse(limit), limiters }, redis, ...extra });
+
+describe('RATE_LIMIT=5/15s, counted in Redis', () => {
+  test('when five calls are made, then each carries the X-RateLimit-* and IETF RateLimit headers, counting down', async () => {
+    const { app } = limited('5/15s');
+    for (let remaining = 4; remaining >= 0; remaining--) {
+      const before = Math.floor(Date.now() / 1000);
+      const res = await request(app).get(list).auth(user.username, user.password);
+      expect(res.status).toBe(200);
+      expect(res.headers['x-ratelimit-limit']).toBe('5');
+      expect(res.headers['x-ratelimit-remaining']).toBe(String(remaining));
+      const reset = Number(res.headers['x-ratelimit-reset']); // UTC epoch seconds
+      expect(reset).toBeGreaterThan(before);
+      expect(reset).toBeLessThanOrEqual(Math.ceil((Date.now() + 15_000) / 1000));
+      expect(res.headers['ratelimit-policy']).toBe('"default";q=5;w=15');
+      expect(res.headers.ratelimit).toMatch(new RegExp(`^"default";r=${remaining};t=(1[0-5]|[1-9])$`));
+    }
+  });
+
+  test('when the sixth call comes within 15 s, then 429 at once with Retry-After, the headers and the JSON shape', async () => {
+    const { app } = limited('5/15s');
+    for (let i = 0; i < 5; i++) expect((await request(app).get(list).auth(user.username, user.password)).status).toBe(200);
+    const res = await request(app).get(list).auth(user.username, user.password);
+    expect(res.status).toBe(429);
+    expect(res.body).toEqual({
+      status: 429,
+      error: 'Too Many Requests',
+      message: expect.stringMatching(/^rate limit exceeded: 5 requests per 15 s; try again in \d+ s$/),
+    });
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(15);
+    expect(res.headers['x-ratelimit-remaining']).toBe('0');
+    expect(res.headers['x-ratelimit-limit']).toBe('5');
+    expect(res.headers.ratelimit).toMatch(/^"default";r=0;t=\d+$/);
+  });
+
+  test('when over the limit, then no work is done: a POST creates nothing', async () => {
+    const { app } = limited('2/1m');
+    await request(app).get(list).auth(user.username, user.password);
+    await request(app).get(list).auth(user.username, user.password);
+    const res = await request(app).post(list).auth(user.username, user.password).send({ pxcode: 'RL1', procedure: 'OVER THE LIMIT' });
+    expect(res.status).toBe(429);
+    expect(await database.db('starter_pxcodes').where({ pxcode: 'RL1' }).first()).toBeUndefined();
+  });
+
+  test('when two app instances share one Redis, then they share one budget (the sixth call is refused on either)', async () => {
+    const store = sharedStore();
+    const replicas = [limited('5/15s', store).app, limited('5/15s', store).app];
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await request(replicas[i % 2]!).get(list).auth(user.username, user.password)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+  });
+
+  test('when a token is used, then it spends the same user budget as the password', async () => {
+    const { app } = limited('3/1m');
+    const token = (await request(app).get('/auth/request-token').auth(user.username, user.password)).body.token as string;
+    expect((await request(app).get(list).auth(token, '')).status).toBe(200);
+    expect((await request(app).get(list).set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    expect((await request(app).get(list).auth(token, '')).status).toBe(429);
+  });
+
+  test('when requests carry no valid credentials, then they are counted per client address, apart from users', async () => {
+    const { app } = limited('2/1m', sharedStore(), { trustProxy: true });
+    const from = (address: string) => request(app).get(list).set('X-Forwarded-For', address);
+    // Signed in once: charged to the user, not to the address.
+    expect((await from('10.0.0.1').auth(user.username, user.password)).status).toBe(200);
+    expect((await from('10.0.0.1')).status).toBe(401);
+    expect((await from('10.0.0.1').auth('nobody', 'wrong')).status).toBe(401);
+    const third = await from('10.0.0.1');
+    expect(third.status).toBe(429); // refused before authentication
+    expect(third.headers['x-ratelimit-remaining']).toBe('0');
+    expect((await from('10.0.0.2')).status).toBe(401); // another address has its own budget
+    // Credentials verified before are counted as their user, whatever the address has spent...
+    const signedIn = await from('10.0.0.1').auth(user.username, user.password);
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.headers['x-ratelimit-remaining']).toBe('0');
+    // ...while credentials not seen before are charged to the address first, and refused there.
+    await addTestUser(database.db, 'newcomer', 'pw');
+    expect((await from('10.0.0.1').auth('newcomer', 'pw')).status).toBe(429);
+    expect((await from('10.0.0.3').auth('newcomer', 'pw')).status).toBe(200);
+  });
+
+  test('when a user is over the limit, then other users still get through', async () => {
+    await addTestUser(database.db, 'other-user', 'other-password');
+    const { app } = limited('1/1m');
+    expect((await request(app).get(list).auth(user.username, user.password)).status).toBe(200);
+    expect((await request(app).get(list).auth(user.username, user.password)).status).toBe(429);
+    expect((await request(app).get(list).auth('other-user', 'other-password')).status).toBe(200);
+  });
+
+  test('when the health probes are called, then they are never limited', async () => {
+    const { app } = limited('1/1m');
+    for (let i = 0; i < 3; i++) {
+      const res = await request(app).get('/health');
+      expect(res.status).toBe(200);
+      expect(res.headers['x-ratelimit-limit']).toBeUndefined();
+    }
+    expect((await request(app).get('/ready')).body).toEqual({ status: 'ready', database: 'up', redis: 'up' });
+  });
+});
+
+describe('without REDIS_URL: the memory store', () => {
+  test('when the limit is reached, then 429 as with Redis, counted in this process', async () => {
+    const { app } = limited('2/15s', memoryLimiters, { redis: undefined });
+    expect((await request(app).get(list).auth(user.username, user.password)).headers['x-ratelimit-remaining']).toBe('1');
+    expect((await request(app).get(list).auth(user.username, user.password)).status).toBe(200);
+    expect((await request(app).get(list).auth(user.username, user.password)).status).toBe(429);
+    expect((await request(app).get('/ready')).body).toEqual({ status: 'ready', database: 'up' });
+  });
+
+  test('when RATE_LIMIT is not set, then no limit and no headers', async () => {
+    const { app } = buildTestApp(database.db);
+    const res = await request(app).get(list).auth(user.username, user.password);
+    expect(res.status).toBe(200);
+    expect(res.headers['x-ratelimit-limit']).toBeUndefined();
+    expect(res.headers.ratelimit).toBeUndefined();
+  });
+});
+
+describe('the failed-login throttle shares the store', () => {
+  test('when wrong passwords are spread over two replicas, then they count together', async () => {
+    const store = sharedStore();
+    const replicas = [0, 1].map(() => buildTestApp(database.db, { loginThrottle: new LoginThrottle(3, 2, 256, store) }).app);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await request(replicas[i % 2]!).get(list).auth(user.username, `wrong-${i}`)).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
+});
+
+describe('when Redis is down or slow', () => {
+  let own: TestRedis;
+  let connection: RedisConnection;
+  let logs: LogCapture;
+  beforeAll(async () => {
+    own = await startRedis();
+    logs = new LogCapture();
+    connection = connectRedis(own.url, 200, createLogger('info', { stream: logs }));
+    await waitUntil(() => connection.isUp());
+  });
+  afterAll(async () => {
+    await connection.close();
+    await own.dispose();
+  });
+
+  test('when Redis stops mid-test, then every request is still answered (never 5xx), limits hold per process, /ready says so', async () => {
+    const store = redisLimiters(connection, `test-${randomBytes(6).toString('hex')}`);
+    const { app } = buildTestApp(database.db, { rateLimit: { setting: rateLimit.parse('4/1m'), limiters: store }, redis: connection });
+    expect((await request(app).get(list).auth(user.username, user.password)).status).toBe(200);
+
+    await own.stop();
+    await waitUntil(() => !connection.isUp());
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const started = Date.now();
+      statuses.push((await request(app).get(list).auth(user.username, user.password)).status);
+      expect(Date.now() - started).toBeLessThan(1000);
+    }
+    // Counted in memory meanwhile: the insurance limiter allows the full budget in this process.
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    const ready = await request(app).get('/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: 'ready', database: 'up', redis: 'down' });
+    expect(logs.lines.some((line) => line.level === 40 && String(line.msg).startsWith('Redis is unavailable'))).toBe(true);
+
+    await own.restart();
+    await waitUntil(() => connection.isUp(), 10_000);
+    expect((await request(app).get('/ready')).body.redis).toBe('up');
+  });
+
+  test('when Redis hangs (paused), then requests are answered within the command timeout, never 5xx', async () => {
+    const store = redisLimiters(connection, `test-${randomBytes(6).toString('hex')}`);
+    const { app } = buildTestApp(database.db, { rateLimit: { setting: rateLimit.parse('100/1m'), limiters: store }, redis: connection });
+    expect((await request(app).get(list).auth(user.username, user.password)).status).toBe(200);
+    await own.pause();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const started = Date.now();
+        const res = await request(app).get(list).auth(user.username, user.password);
+        expect(res.status).toBe(200);
+        expect(Date.now() - started).toBeLessThan(1500);
+      }
+    } finally {
+      await own.resume();
+    }
+  });
+
+  test('when Redis was never reachable, then the API answers from the start', async () => {
+    const nowhere = connectRedis('redis://127.0.0.1:1', 200, createLogger('silent'));
+    try {
+      const { app } = buildTestApp(database.db, {
+        rateLimit: { setting: rateLimit.parse('2/1m'), limiters: redisLimiters(nowhere, 'nowhere') },
+        loginThrottle: new LoginThrottle(5, 2, 256, redisLimiters(nowhere, 'nowhere')),
+        redis: nowhere,
+      });
+      expect((await request(app).get(list).auth(user.username, user.password)).status).toBe(200);
+      expect((await request(app).get(list).auth(user.username, 'wrong')).status).toBe(401);
+      expect((await request(app).get('/ready')).body).toEqual({ status: 'ready', database: 'up', redis: 'down' });
+    } finally {
+      await nowhere.close();
+    }
+  });
+});
