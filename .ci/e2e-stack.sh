@@ -94,12 +94,15 @@ check "DELETE is 204" equals "$(status_of -u admin:admin -X DELETE "$api/E2E2")"
 check "the deleted code is gone" equals "$(status_of -u admin:admin "$api/E2E2")" 404
 
 step "tokens: the seed's httpie session, then curl"
-token=$(http --ignore-stdin --body --auth admin:admin GET http://localhost:5000/auth/request-token | jq -r .token)
-check "request-token answers a token" test "${#token}" -gt 40
+seed_token=$(http --ignore-stdin --body --auth admin:admin GET http://localhost:5000/auth/request-token | jq -r .token)
+check "httpie: request-token answers a token" test "${#seed_token}" -gt 40
+check "httpie: http --auth TOKEN: lists the 100 codes" equals \
+  "$(http --ignore-stdin --body --auth "$seed_token:" GET "$api/" | jq '.items | length')" 100
+token=$(curl -s -u admin:admin http://localhost:5000/auth/request-token | jq -r .token)
+check "curl: request-token answers a token" test "${#token}" -gt 40
 check "  ... with Cache-Control: no-cache, no-store, max-age=0" grep -qi '^cache-control: no-cache, no-store, max-age=0' \
   <<<"$(curl -s -D - -o /dev/null -u admin:admin http://localhost:5000/auth/request-token)"
-check "http --auth TOKEN: lists the 100 codes" equals \
-  "$(http --ignore-stdin --body --auth "$token:" GET "$api/" | jq '.items | length')" 100
+check "curl -u TOKEN: gets an item" equals "$(curl -s -u "$token:" "$api/039" | jq -r .pxcode)" "039"
 check "curl with Authorization: Bearer gets an item" equals "$(status_of -H "Authorization: Bearer $token" "$api/039")" 200
 signature=${token##*.}
 [[ ${signature:0:1} == A ]] && flipped=B || flipped=A

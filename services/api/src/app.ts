@@ -1,5 +1,5 @@
 import express, { type Express, type RequestHandler } from 'express';
-import { authenticate, Authenticator, rejectBlockedClients, type CredentialCache } from './auth';
+import { authenticate, Authenticator, rejectBlockedClients, type Accepts, type CredentialCache } from './auth';
 import type { Database } from './db';
 import type { LoginThrottle } from './loginThrottle';
 import { errorHandler, notFound } from './errors';
@@ -46,7 +46,7 @@ export function buildApp(deps: AppDeps): Express {
     ...(rateLimiter ? [rateLimiter.door(authenticator)] : []),
     rejectBlockedClients(authenticator, deps.loginThrottle),
   ];
-  const authenticated = (accepts: { passwords: boolean; tokens: boolean }): RequestHandler[] => [
+  const authenticated = (accepts: Accepts): RequestHandler[] => [
     authenticate(authenticator, accepts),
     ...(rateLimiter ? [rateLimiter.afterAuthentication()] : []),
   ];
@@ -58,7 +58,8 @@ export function buildApp(deps: AppDeps): Express {
   // strict: false, so that `null` or `"x"` reach zod and are answered "must be a JSON object".
   app.use(express.json({ limit: deps.bodyLimit ?? '100kb', strict: false, type: ['application/json', 'application/*+json'] }));
   app.use(healthRoutes(deps.db, deps.redis));
-  app.use(tokenRoutes(deps.tokens, authenticated({ passwords: true, tokens })));
+  // Passwords only: a token cannot renew itself, so TOKEN_TTL bounds what a leaked token is worth.
+  app.use(tokenRoutes(deps.tokens, authenticated({ passwords: true, tokens: false, tokensRefused: 'a token cannot be renewed with a token: ask with the user name and password' })));
   app.use(`${apiPrefix}/pxcodes`, apiAuth, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl }));
   app.use(apiPrefix, apiAuth);
   app.use(notFound);

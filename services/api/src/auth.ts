@@ -224,18 +224,22 @@ export class Authenticator {
   }
 }
 
-/** What an endpoint accepts: passwords, tokens, or both. */
+/** What an endpoint accepts: passwords, tokens, or both; and why it refuses a token. */
 export interface Accepts {
   passwords: boolean;
   tokens: boolean;
+  tokensRefused?: string;
 }
 
 const realm = 'starter';
 const basicChallenge = `Basic realm="${realm}", charset="UTF-8"`;
+// RFC 6750: a Bearer token that failed is answered with a Bearer challenge naming the error.
+const bearerChallenge = `Bearer realm="${realm}", error="invalid_token"`;
 
 interface Refusal {
   status: 400 | 401;
   message: string;
+  challenge: string;
 }
 
 /** passport-http's strategy (name, challenge) reading RFC 7617 Basic, tokens as the seed sends them, and Bearer. */
@@ -259,10 +263,14 @@ class CredentialsStrategy extends BasicStrategy {
     const token = tokenOf(authorization);
     let check: Promise<AuthenticatedUser | undefined>;
     let failure: string;
+    let bearer = false;
     if (token !== undefined || authorization.scheme === 'bearer') {
-      if (!this.accepts.tokens) return this.refuse(401, 'token authentication is off (AUTH_MODES); use a user name and password');
+      if (!this.accepts.tokens) {
+        return this.refuse(401, this.accepts.tokensRefused ?? 'token authentication is off (AUTH_MODES); use a user name and password');
+      }
       check = this.authenticator.checkToken(token ?? '');
       failure = 'invalid or expired token';
+      bearer = authorization.scheme === 'bearer';
     } else {
       if (!this.accepts.passwords) {
         return this.refuse(401, 'passwords are accepted only at /auth/request-token (AUTH_MODES=token): send a token');
@@ -271,13 +279,13 @@ class CredentialsStrategy extends BasicStrategy {
       failure = 'invalid username or password';
     }
     check.then(
-      (user) => (user ? this.success(user) : this.refuse(401, failure)),
+      (user) => (user ? this.success(user) : this.refuse(401, failure, bearer ? bearerChallenge : basicChallenge)),
       (error: unknown) => this.error(error as Error),
     );
   }
 
-  private refuse(status: Refusal['status'], message: string): void {
-    this.fail({ status, message }, status);
+  private refuse(status: Refusal['status'], message: string, challenge = basicChallenge): void {
+    this.fail({ status, message, challenge }, status);
   }
 }
 
@@ -309,8 +317,8 @@ export function authenticate(authenticator: Authenticator, accepts: Accepts): Re
           req.user = user;
           return next();
         }
-        const { status, message } = refusal ?? { status: 401, message: 'authentication required' };
-        next(new HttpError(status, message, status === 401 ? { 'WWW-Authenticate': basicChallenge } : {}));
+        const { status, message, challenge } = refusal ?? { status: 401, message: 'authentication required', challenge: basicChallenge };
+        next(new HttpError(status, message, status === 401 ? { 'WWW-Authenticate': challenge } : {}));
       },
     )(req, res, next);
   };

@@ -1,4 +1,4 @@
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RedisConnection } from './redis';
 
 export interface LimiterOptions {
@@ -9,23 +9,62 @@ export interface LimiterOptions {
   blockDuration?: number;
 }
 
+/** What the limits need of a counter store (rate-limiter-flexible's API, rejections included). */
+export interface Limiter {
+  /** Resolves while within the budget; rejects with a RateLimiterRes when it is spent. */
+  consume(key: string): Promise<RateLimiterRes>;
+  reward(key: string, points: number): Promise<unknown>;
+  /** The key's state without spending anything; null when it has spent nothing. */
+  get(key: string): Promise<RateLimiterRes | null>;
+}
+
 /** Where counters live: one factory for every limiter, so all of them share one store. */
-export type LimiterFactory = (options: LimiterOptions) => RateLimiterAbstract;
+export type LimiterFactory = (options: LimiterOptions) => Limiter;
 
 export const memoryLimiters: LimiterFactory = (options) => new RateLimiterMemory(options);
 
 /**
- * Counters in Redis, shared by every replica. When Redis is down or slow, each limiter falls back
- * to counting in this process's memory (the insurance limiter): limits still hold, per replica,
- * and no request fails or waits because of Redis.
+ * Counters in Redis, shared by every replica. While Redis is down, or from the moment a command
+ * fails or times out until the connection is healthy again, each limiter counts in this process's
+ * memory instead: limits still hold, per replica, and at most the requests in flight when Redis
+ * stalled wait for it (REDIS_TIMEOUT_MS).
  */
 export function redisLimiters(redis: RedisConnection, namespace = 'starter'): LimiterFactory {
   return (options) =>
-    new RateLimiterRedis({
-      ...options,
-      keyPrefix: `${namespace}:${options.keyPrefix}`,
-      storeClient: redis.client,
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: new RateLimiterMemory(options),
-    });
+    new FailOverLimiter(
+      new RateLimiterRedis({ ...options, keyPrefix: `${namespace}:${options.keyPrefix}`, storeClient: redis.client }),
+      new RateLimiterMemory(options),
+      redis,
+    );
+}
+
+class FailOverLimiter implements Limiter {
+  constructor(
+    private readonly shared: RateLimiterAbstract,
+    private readonly local: RateLimiterAbstract,
+    private readonly redis: RedisConnection,
+  ) {}
+
+  consume(key: string) {
+    return this.use((limiter) => limiter.consume(key));
+  }
+
+  reward(key: string, points: number) {
+    return this.use((limiter) => limiter.reward(key, points));
+  }
+
+  get(key: string) {
+    return this.use((limiter) => limiter.get(key));
+  }
+
+  private async use<T>(operation: (limiter: RateLimiterAbstract) => Promise<T>): Promise<T> {
+    if (!this.redis.isUp()) return operation(this.local);
+    try {
+      return await operation(this.shared);
+    } catch (error) {
+      if (error instanceof RateLimiterRes) throw error; // over the limit: an answer, not a failure
+      this.redis.failed(error as Error);
+      return operation(this.local);
+    }
+  }
 }

@@ -1,5 +1,4 @@
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { memoryLimiters, type LimiterFactory } from './limiters';
+import { memoryLimiters, type Limiter, type LimiterFactory } from './limiters';
 
 /**
  * Password guessing must not take the CPU: one client address may make `failuresPerMinute`
@@ -9,7 +8,7 @@ import { memoryLimiters, type LimiterFactory } from './limiters';
  * (Redis), the failures of one address are counted across every replica.
  */
 export class LoginThrottle {
-  private readonly failures: RateLimiterAbstract;
+  private readonly failures: Limiter;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   /** Blocked clients and until when (ms): known without a round trip to the store. */

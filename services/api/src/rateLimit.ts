@@ -1,10 +1,11 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { parseAuthorization, type AuthenticatedUser, type Authenticator } from './auth';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import { parseAuthorization, tokenOf, type AuthenticatedUser, type Authenticator, type Authorization } from './auth';
 import type { RateLimitSetting } from './config';
 import { HttpError } from './errors';
-import type { LimiterFactory } from './limiters';
+import type { Limiter, LimiterFactory } from './limiters';
 import type { Logger } from './logger';
+import { unverifiedSubject } from './tokens/tokens';
 
 /** Which budget a request was charged to, kept for the step after authentication. */
 const chargedTo = new WeakMap<Request, string>();
@@ -12,12 +13,13 @@ const chargedTo = new WeakMap<Request, string>();
 /**
  * RATE_LIMIT: N requests per window, per authenticated user, and per client address for requests
  * not (yet) authenticated. Counted at the door, before any work: a request whose credentials this
- * process verified before is charged to its user at once; any other is charged to its address,
- * and moved to its user once authentication succeeds. Every answer carries the seed's
- * X-RateLimit-* headers and the IETF RateLimit-Policy / RateLimit fields.
+ * process verified before is charged to its user at once; any other is refused at once if the
+ * user it claims to be has spent its budget (read only: a claim spends nothing), else charged to
+ * its address and moved to its user once authentication succeeds. Every answer carries the
+ * seed's X-RateLimit-* headers and the IETF RateLimit-Policy / RateLimit fields.
  */
 export class RequestRateLimiter {
-  private readonly limiter: RateLimiterAbstract;
+  private readonly limiter: Limiter;
   private readonly policy: string;
 
   constructor(
@@ -33,10 +35,20 @@ export class RequestRateLimiter {
   /** Counts the request before anything else is done for it; 429 when its budget is spent. */
   door(authenticator: Authenticator): RequestHandler {
     return (req, res, next) => {
-      const known = authenticator.known(parseAuthorization(req.headers.authorization));
-      const key = known ? userKey(known) : `ip:${req.ip ?? 'unknown'}`;
+      const authorization = parseAuthorization(req.headers.authorization);
+      const known = authenticator.known(authorization);
+      if (known) {
+        chargedTo.set(req, userKey(known));
+        this.charge(userKey(known), res).then(() => next(), next);
+        return;
+      }
+      const key = `ip:${req.ip ?? 'unknown'}`;
       chargedTo.set(req, key);
-      this.charge(key, res).then(() => next(), next);
+      const claimed = claimedUser(authorization);
+      // No password is hashed for a user who is over the limit anyway.
+      (claimed === undefined ? Promise.resolve() : this.refuseIfSpent(`user:${claimed}`, res))
+        .then(() => this.charge(key, res))
+        .then(() => next(), next);
     };
   }
 
@@ -52,6 +64,26 @@ export class RequestRateLimiter {
     };
   }
 
+  private async refuseIfSpent(key: string, res: Response): Promise<void> {
+    let state: RateLimiterRes | null;
+    try {
+      state = await this.limiter.get(key);
+    } catch {
+      return; // the charge that follows reports a failing store
+    }
+    if (state && state.consumedPoints >= this.setting.points) throw this.refusal(state, res);
+  }
+
+  private refusal(result: RateLimiterRes, res: Response): HttpError {
+    this.setHeaders(res, result);
+    const seconds = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
+    return new HttpError(
+      429,
+      `rate limit exceeded: ${this.setting.points} requests per ${this.setting.durationSeconds} s; try again in ${seconds} s`,
+      { 'Retry-After': String(seconds) },
+    );
+  }
+
   private async charge(key: string, res: Response): Promise<void> {
     let result: RateLimiterRes;
     try {
@@ -62,13 +94,7 @@ export class RequestRateLimiter {
         this.logger.warn({ err: rejection }, 'rate limit store failed; request let through');
         return;
       }
-      this.setHeaders(res, rejection);
-      const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw new HttpError(
-        429,
-        `rate limit exceeded: ${this.setting.points} requests per ${this.setting.durationSeconds} s; try again in ${seconds} s`,
-        { 'Retry-After': String(seconds) },
-      );
+      throw this.refusal(rejection, res);
     }
     this.setHeaders(res, result);
   }
@@ -87,3 +113,11 @@ export class RequestRateLimiter {
 }
 
 const userKey = (user: AuthenticatedUser) => `user:${user.username}`;
+
+/** Who the credentials say they are, before anything is verified. */
+function claimedUser(authorization: Authorization): string | undefined {
+  if (typeof authorization !== 'object') return undefined;
+  const token = tokenOf(authorization);
+  if (token !== undefined) return unverifiedSubject(token);
+  return authorization.scheme === 'basic' ? authorization.username : undefined;
+}

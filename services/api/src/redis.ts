@@ -3,15 +3,18 @@ import type { Logger } from './logger';
 
 export interface RedisConnection {
   client: Redis;
-  /** Connected and answering, as far as the client knows. */
+  /** Connected, answering, and no command has failed since it last became ready. */
   isUp(): boolean;
+  /** A command failed or timed out: count elsewhere until the connection is healthy again. */
+  failed(error: Error): void;
   close(): Promise<void>;
 }
 
 /**
- * A client that never makes a request wait on Redis: while it is unreachable, commands fail at
- * once (no offline queue) and a slow answer times out after `timeoutMs`; the rate limiters then
- * count in this process's memory instead. It reconnects on its own; changes of state are logged.
+ * A client that never makes requests wait on Redis for long: while it is unreachable, commands
+ * fail at once (no offline queue); a command that times out (`timeoutMs`) drops the connection,
+ * so the next requests do not wait too, and the client reconnects on its own (it is up again
+ * once Redis answers its ready check). Changes of state are logged once each.
  */
 export function connectRedis(url: string, timeoutMs: number, logger: Logger): RedisConnection {
   const client = new Redis(url, {
@@ -23,21 +26,30 @@ export function connectRedis(url: string, timeoutMs: number, logger: Logger): Re
     // How long disconnect() keeps a dead socket's timer before destroying it (default 2 s).
     disconnectTimeout: 200,
   });
-  // Logged once per change, not once per reconnection attempt.
   let up: boolean | undefined;
+  let healthy = false;
   const down = (error?: Error) => {
+    healthy = false;
     if (up !== false) logger.warn({ err: error }, 'Redis is unavailable: rate limits are counted per process until it is back');
     up = false;
   };
   client.on('ready', () => {
     if (up === false) logger.info('Redis is back: rate limits are shared again');
     up = true;
+    healthy = true;
   });
   client.on('error', down);
   client.on('close', () => up && down());
   return {
     client,
-    isUp: () => client.status === 'ready',
+    isUp: () => healthy && client.status === 'ready',
+    failed(error) {
+      if (!healthy) return;
+      down(error);
+      // A stalled server keeps the socket open: drop it, so what is queued on it fails now and a
+      // fresh connection must pass the ready check before Redis is used again.
+      client.disconnect(true);
+    },
     async close() {
       client.disconnect();
     },

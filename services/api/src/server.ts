@@ -104,9 +104,10 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   const credentials = `${config.ADMIN_USERNAME}:${config.ADMIN_PASSWORD === 'admin' ? 'admin' : 'PASSWORD'}`;
   process.stderr.write(
     `\nstarter API at ${url}${apiPrefix}/pxcodes/\n` +
-      `  curl -u ${credentials} ${url}${apiPrefix}/pxcodes/\n` +
-      `  http --auth ${credentials} GET ${url}${apiPrefix}/pxcodes/\n` +
-      (tokens ? `  http --auth ${credentials} GET ${url}/auth/request-token   (then: http --auth TOKEN: GET ...)\n` : '') +
+      (config.AUTH_MODES.basic
+        ? `  curl -u ${credentials} ${url}${apiPrefix}/pxcodes/\n  http --auth ${credentials} GET ${url}${apiPrefix}/pxcodes/\n`
+        : '') +
+      (tokens ? `  http --auth ${credentials} GET ${url}/auth/request-token   (then: http --auth TOKEN: GET ${url}${apiPrefix}/pxcodes/)\n` : '') +
       '\n',
   );
 

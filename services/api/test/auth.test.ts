@@ -62,11 +62,12 @@ describe('basic auth on /api/v1.0', () => {
     expect(median(unknown) / median(wrong)).toBeLessThan(2);
   });
 
-  test('when the scheme is not Basic, then 401 with the challenge', async () => {
+  test('when the scheme is neither Basic nor Bearer, then 401 with the Basic challenge', async () => {
     const { app } = buildTestApp(database.db);
-    const res = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', 'Bearer abc');
+    const res = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', 'Digest username="x"');
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe(challenge);
+    expect(res.body.message).toBe('authentication required');
   });
 
   test.each([['Basic'], ['Basic !!!'], [`Basic ${Buffer.from('no-colon').toString('base64')}`]])(

@@ -1,4 +1,9 @@
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { SignJWT } from 'jose';
+import { loadConfig } from '../src/config';
+import { loadTokenSecret } from '../src/tokens/secret';
 import request from 'supertest';
 import { CredentialCache } from '../src/auth';
 import { recreateSchema } from '../src/db';
@@ -48,12 +53,16 @@ describe('GET /auth/request-token', () => {
     expect(res.status).toBe(200);
   });
 
-  test('when the token is used to ask for a new one, then the new one works (a refresh)', async () => {
+  test('when a token asks for a new one, then 401: a leaked token cannot outlive TOKEN_TTL', async () => {
     const { app } = buildTestApp(database.db);
     const token = await requestToken(app);
-    const res = await request(app).get('/auth/request-token').set('Authorization', `Bearer ${token}`);
-    expect(res.status).toBe(200);
-    expect((await request(app).get(list).auth(res.body.token, '')).status).toBe(200);
+    for (const res of [
+      await request(app).get('/auth/request-token').set('Authorization', `Bearer ${token}`),
+      await request(app).get('/auth/request-token').auth(token, ''),
+    ]) {
+      expect(res.status).toBe(401);
+      expect(res.body.message).toBe('a token cannot be renewed with a token: ask with the user name and password');
+    }
   });
 
   test('when the token is a JWT with HS256, the issuer, the user and the TTL, then its claims say so', async () => {
@@ -161,6 +170,13 @@ describe('tokens that must not pass', () => {
     expect(res.body).toEqual(refused);
   });
 
+  test('when a Bearer token fails, then the challenge is Bearer with error="invalid_token" (RFC 6750)', async () => {
+    const res = await request(app).get(list).set('Authorization', 'Bearer not.a.token');
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="starter", error="invalid_token"');
+    const asUserName = await request(app).get(list).auth('not.a-token.at-all-but-shaped-like-one', '');
+    expect(asUserName.headers['www-authenticate']).toBe('Basic realm="starter", charset="UTF-8"');
+  });
+
   test('when the token is garbage, then 401; an empty password is no way in either', async () => {
     expect((await request(app).get(list).set('Authorization', 'Bearer not-a-token')).body).toEqual(refused);
     expect((await request(app).get(list).auth('a.b.c-looks-like-a-token-but-is-not', '')).body).toEqual(refused);
@@ -250,5 +266,43 @@ describe('tokens are never logged', () => {
     expect(all).not.toContain(token.split('.')[2]);
     expect(all).not.toContain(testTokenSecret);
     expect(all).not.toContain(Buffer.from(`${token}:`).toString('base64').slice(0, 40));
+  });
+});
+
+describe('the token secret', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'starter-secret-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+  const embeddedConfig = () => loadConfig({ EMBEDDED_PG_DIR: path.join(dir, 'postgres') });
+  const file = () => path.join(dir, 'token-secret');
+
+  test('when the embedded PostgreSQL is used, then a secret is made once, private, and kept', async () => {
+    const first = await loadTokenSecret(embeddedConfig());
+    expect(first.length).toBeGreaterThanOrEqual(32);
+    expect((await stat(file())).mode & 0o777).toBe(0o600);
+    expect(await loadTokenSecret(embeddedConfig())).toBe(first);
+  });
+
+  test('when several processes start at once, then they all end up with the one secret kept', async () => {
+    const secrets = await Promise.all([0, 1, 2, 3].map(() => loadTokenSecret(embeddedConfig())));
+    expect(new Set(secrets).size).toBe(1);
+    expect((await readFile(file(), 'utf8')).trim()).toBe(secrets[0]);
+  });
+
+  test('when the file is readable by others or too short, then start-up is refused, naming the file', async () => {
+    await writeFile(file(), 'x'.repeat(64), { mode: 0o600 });
+    await chmod(file(), 0o644);
+    await expect(loadTokenSecret(embeddedConfig())).rejects.toThrow(`${file()}: the token secret must be a file of this user readable by no one else`);
+    await chmod(file(), 0o600);
+    await writeFile(file(), 'short\n');
+    await expect(loadTokenSecret(embeddedConfig())).rejects.toThrow('the token secret is shorter than 32 characters');
+  });
+
+  test('when TOKEN_SECRET is set, then it is used as given; with DATABASE_URL it is required', async () => {
+    const secret = 'given-secret-given-secret-given-secret';
+    expect(await loadTokenSecret(loadConfig({ TOKEN_SECRET: secret, DATABASE_URL: 'postgres://x@h/db' }))).toBe(secret);
+    await expect(loadTokenSecret(loadConfig({ DATABASE_URL: 'postgres://x@h/db' }))).rejects.toThrow('TOKEN_SECRET: required with DATABASE_URL');
   });
 });

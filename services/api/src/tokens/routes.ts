@@ -3,10 +3,7 @@ import type { AuthenticatedUser } from '../auth';
 import { HttpError, methodNotAllowed } from '../errors';
 import type { Tokens } from './tokens';
 
-/**
- * GET /auth/request-token: basic auth (or a token still valid) in, a new token out. Never cached
- * by anyone on the way, as the seed answers it.
- */
+/** GET /auth/request-token: basic auth in, a new token out. Never cached on the way, as the seed answers it. */
 export function tokenRoutes(tokens: Tokens | undefined, authenticate: RequestHandler[]): Router {
   const router = Router();
   router

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, type Config } from '../config';
+
+const minimumLength = 32;
 
 /**
  * The secret tokens are signed with: TOKEN_SECRET when set. With the embedded PostgreSQL (no
@@ -17,19 +19,42 @@ export async function loadTokenSecret(config: Config): Promise<string> {
     );
   }
   const file = path.join(path.dirname(config.EMBEDDED_PG_DIR), 'token-secret');
+  return (await readSecretFile(file)) ?? (await createSecretFile(file));
+}
+
+/** Whoever can write the file can forge tokens: only a private file of our own is trusted. */
+async function readSecretFile(file: string): Promise<string | undefined> {
+  let info;
   try {
-    return (await readFile(file, 'utf8')).trim();
+    info = await stat(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
+  if ((process.getuid && info.uid !== process.getuid()) || (info.mode & 0o077) !== 0) {
+    throw new ConfigError(`${file}: the token secret must be a file of this user readable by no one else (chmod 600); remove it to have a new one made`);
+  }
+  const secret = (await readFile(file, 'utf8')).trim();
+  if (secret.length < minimumLength) {
+    throw new ConfigError(`${file}: the token secret is shorter than ${minimumLength} characters; remove the file to have a new one made`);
+  }
+  return secret;
+}
+
+async function createSecretFile(file: string): Promise<string> {
   await mkdir(path.dirname(file), { recursive: true });
   const secret = randomBytes(48).toString('base64');
+  // Written whole under a temporary name, then linked into place: a process starting at the same
+  // moment sees no file or a complete one, and if it linked first, its secret is the one kept.
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeFile(temporary, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   try {
-    await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    await link(temporary, file);
     return secret;
   } catch (error) {
-    // Another process wrote it first: use theirs.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return (await readFile(file, 'utf8')).trim();
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return (await readSecretFile(file)) as string;
+  } finally {
+    await rm(temporary, { force: true });
   }
 }
