@@ -12,6 +12,7 @@ import type { LimiterFactory } from './limiters';
 import type { RedisConnection } from './redis';
 import { tokenRoutes } from './tokens/routes';
 import type { Tokens } from './tokens/tokens';
+import type { CollectionStateCache } from './pxcodes/stateCache';
 
 export interface AppDeps {
   db: Database;
@@ -25,6 +26,8 @@ export interface AppDeps {
   /** RATE_LIMIT, counted in the store the limiters use. */
   rateLimit?: { setting: RateLimitSetting; limiters: LimiterFactory } | undefined;
   redis?: RedisConnection | undefined;
+  /** The collection's count and version in memory, kept true by the change listener. */
+  collectionState?: CollectionStateCache | undefined;
   publicUrl?: string | undefined;
   trustProxy?: boolean | number | string[];
   bodyLimit?: string;
@@ -60,7 +63,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(healthRoutes(deps.db, deps.redis));
   // Passwords only: a token cannot renew itself, so TOKEN_TTL bounds what a leaked token is worth.
   app.use(tokenRoutes(deps.tokens, authenticated({ passwords: true, tokens: false, tokensRefused: 'a token cannot be renewed with a token: ask with the user name and password' })));
-  app.use(`${apiPrefix}/pxcodes`, apiAuth, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl }));
+  app.use(`${apiPrefix}/pxcodes`, apiAuth, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl, collectionState: deps.collectionState }));
   app.use(apiPrefix, apiAuth);
   app.use(notFound);
   app.use(errorHandler);

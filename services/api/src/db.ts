@@ -50,12 +50,13 @@ export async function migrate(db: Database): Promise<string[]> {
 
 /**
  * Drops every table the migrations made and makes them again: all data is gone. Dropping a table
- * fires no trigger, so every API process is told here that all its cached credentials are void.
+ * fires no trigger, so every API process is told here that all its cached credentials and its
+ * copy of the collection's state are void.
  */
 export async function recreateSchema(db: Database): Promise<void> {
   await db.migrate.rollback({ migrationSource }, true);
   await db.migrate.latest({ migrationSource });
-  await db.raw(`select pg_notify('starter_users_changed', '*')`);
+  await db.raw(`select pg_notify('starter_users_changed', '*'), pg_notify('starter_pxcodes_changed', '')`);
 }
 
 export async function isReady(db: Database): Promise<boolean> {

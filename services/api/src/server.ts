@@ -11,7 +11,8 @@ import { connectRedis } from './redis';
 import { seedNewDatabase } from './seed';
 import { loadTokenSecret } from './tokens/secret';
 import { Tokens } from './tokens/tokens';
-import { listenForUserChanges } from './userChanges';
+import { listenForChanges } from './changeListener';
+import { CollectionStateCache } from './pxcodes/stateCache';
 
 export interface DatabaseConnection {
   db: Database;
@@ -73,7 +74,8 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   }
 
   const credentialCache = new CredentialCache(config.AUTH_CACHE_TTL * 1000, config.AUTH_CACHE_MAX);
-  const userChanges = listenForUserChanges(connection.url, credentialCache, logger);
+  const collectionState = new CollectionStateCache();
+  const changes = listenForChanges(connection.url, { credentials: credentialCache, collection: collectionState }, logger);
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, config.REDIS_TIMEOUT_MS, logger) : undefined;
   const limiters = redis ? redisLimiters(redis) : memoryLimiters;
   const app = buildApp({
@@ -85,6 +87,7 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     passwords: config.AUTH_MODES.basic,
     rateLimit: config.RATE_LIMIT && { setting: config.RATE_LIMIT, limiters },
     redis,
+    collectionState,
     publicUrl: config.PUBLIC_URL,
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT,
@@ -123,7 +126,7 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     server.keepAliveTimeout = 1;
     server.close(async () => {
       clearTimeout(deadline);
-      await userChanges.stop();
+      await changes.stop();
       await redis?.close();
       await connection.close();
       logger.info('stopped');

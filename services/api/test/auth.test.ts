@@ -4,7 +4,7 @@ import { recreateSchema } from '../src/db';
 import { LoginThrottle } from '../src/loginThrottle';
 import { createLogger } from '../src/logger';
 import { deleteUser, setPassword } from '../src/users/repository';
-import { listenForUserChanges } from '../src/userChanges';
+import { listenForChanges } from '../src/changeListener';
 import { addTestUser, buildTestApp, createTestDatabase, user, waitUntil, type TestDatabase } from './helpers';
 
 let database: TestDatabase;
@@ -193,7 +193,7 @@ describe('the verified-credential cache', () => {
   test('when the users table is recreated (resetdb) or truncated, then every cached credential goes', async () => {
     const own = await createTestDatabase();
     const credentialCache = new CredentialCache(60_000, 100);
-    const listener = listenForUserChanges(own.url, credentialCache, createLogger('silent'));
+    const listener = listenForChanges(own.url, { credentials: credentialCache }, createLogger('silent'));
     try {
       await addTestUser(own.db, 'before-reset', 'pw');
       const { app } = buildTestApp(own.db, { credentialCache });
@@ -222,7 +222,7 @@ describe('the verified-credential cache', () => {
   test('when a password changes in the database, then the old password stops working at once', async () => {
     await addTestUser(database.db, 'changer', 'old-password');
     const credentialCache = new CredentialCache(60_000, 100);
-    const listener = listenForUserChanges(database.url, credentialCache, createLogger('silent'));
+    const listener = listenForChanges(database.url, { credentials: credentialCache }, createLogger('silent'));
     try {
       const { app } = buildTestApp(database.db, { credentialCache });
       await waitUntil(async () => {

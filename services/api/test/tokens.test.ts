@@ -9,7 +9,7 @@ import { CredentialCache } from '../src/auth';
 import { recreateSchema } from '../src/db';
 import { createLogger } from '../src/logger';
 import { Tokens } from '../src/tokens/tokens';
-import { listenForUserChanges } from '../src/userChanges';
+import { listenForChanges } from '../src/changeListener';
 import { createUser, deleteUser, setPassword } from '../src/users/repository';
 import { addTestUser, buildTestApp, createTestDatabase, testTokenSecret, user, waitUntil, type TestDatabase } from './helpers';
 
@@ -190,7 +190,7 @@ describe('a token stops working when its user changes', () => {
     // Two replicas, each with its own cache, each hearing user changes from PostgreSQL.
     const replicas = [0, 1].map(() => {
       const credentialCache = new CredentialCache(60_000, 100);
-      const listener = listenForUserChanges(database.url, credentialCache, createLogger('silent'));
+      const listener = listenForChanges(database.url, { credentials: credentialCache }, createLogger('silent'));
       return { ...buildTestApp(database.db, { credentialCache }), listener };
     });
     try {

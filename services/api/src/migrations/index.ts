@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from './20261125000000_initial';
 import * as pxcodesState from './20261125010000_pxcodes_state';
 import * as usersTokenVersion from './20261126000000_users_token_version';
+import * as pxcodesNotify from './20261126010000_pxcodes_notify';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '20261125000000_initial': initial,
   '20261125010000_pxcodes_state': pxcodesState,
   '20261126000000_users_token_version': usersTokenVersion,
+  '20261126010000_pxcodes_notify': pxcodesNotify,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

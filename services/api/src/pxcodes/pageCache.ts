@@ -1,14 +1,14 @@
-/** A rendered list page: the exact bytes, their ETag and the Link header. */
+/** A rendered answer: the exact bytes, their ETag, and for a list page its Link header. */
 export interface RenderedPage {
   body: Buffer;
   etag: string;
-  link: string;
+  link?: string;
 }
 
 /**
- * Rendered list pages of the current collection version. The version comes from the database on
- * every request (one row), so a page is served from here only while nothing has changed, on
- * whichever process the change was made: never stale, and no JSON is built twice.
+ * Rendered list pages (and items) of the current collection version. A page is served from here
+ * only while the version it was stored under is current (see CollectionStateCache for how the
+ * version is known), so no JSON is built twice.
  */
 export class PageCache {
   private version: string | undefined;

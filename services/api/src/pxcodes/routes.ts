@@ -3,6 +3,7 @@ import type { Database } from '../db';
 import { HttpError, methodNotAllowed } from '../errors';
 import { baseUrl, cursorMeta, etagOf, etagOfBytes, ifMatchPasses, linkHeader, pageMeta, type PageMeta } from '../http';
 import { PageCache, type RenderedPage } from './pageCache';
+import { CollectionStateCache } from './stateCache';
 import type { CollectionState, PxcodeRow } from './repository';
 import { createBody, listQuery, patchBody, pxcodeSchema, replaceBody, type ListQuery } from './schema';
 import * as service from './service';
@@ -10,6 +11,8 @@ import * as service from './service';
 export interface PxcodeRoutesOptions {
   db: Database;
   publicUrl: string | undefined;
+  /** Kept true by the change listener; without one, the state is read on every request. */
+  collectionState?: CollectionStateCache | undefined;
 }
 
 const requireJson: RequestHandler = (req, _res, next) => {
@@ -21,9 +24,16 @@ const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
-export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
+export function pxcodeRoutes({ db, publicUrl, collectionState = new CollectionStateCache() }: PxcodeRoutesOptions): Router {
   const router = Router();
   const pageCache = new PageCache();
+  const itemCache = new PageCache(10_000);
+  const readState = () => service.collectionState(db);
+  // Called when a write of this process has committed, before it is answered.
+  const changed = <T>(result: T): T => {
+    collectionState.invalidate();
+    return result;
+  };
 
   const collectionUrl = (req: Request) => `${baseUrl(req, publicUrl)}${req.baseUrl}/`;
 
@@ -53,6 +63,16 @@ export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
   const itemEtag = (row: PxcodeRow) => etagOf([row.pxcode, row.procedure]);
   const sendItem = (req: Request, res: Response, row: PxcodeRow) =>
     res.set('ETag', itemEtag(row)).json(represent(req, row));
+  const renderItem = (req: Request, row: PxcodeRow): RenderedPage => ({
+    body: Buffer.from(JSON.stringify(represent(req, row))),
+    etag: itemEtag(row),
+  });
+  const send = (res: Response, page: RenderedPage) => {
+    // With the ETag set, Express answers If-None-Match with 304 itself.
+    res.set({ ETag: page.etag, 'Content-Type': 'application/json; charset=utf-8' });
+    if (page.link) res.set('Link', page.link);
+    res.send(page.body);
+  };
 
   // The ETag a GET of this item sends right now: If-Match compares against it.
   const ifMatch = (req: Request) => (current: PxcodeRow) => {
@@ -66,7 +86,7 @@ export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
     .get(async (req, res) => {
       const query = listQuery.parse(req.query);
       const url = collectionUrl(req);
-      const state = await service.collectionState(db);
+      const state = await collectionState.read(readState);
       const key = `${url}|${query.page ?? ''}|${query.cursor ?? ''}|${query.per_page}`;
       let page = pageCache.get(state.version, key);
       if (!page) {
@@ -74,11 +94,10 @@ export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
         page = rendered.page;
         pageCache.set(rendered.version, key, page);
       }
-      // With the ETag set, Express answers If-None-Match with 304 itself.
-      res.set({ ETag: page.etag, Link: page.link, 'Content-Type': 'application/json; charset=utf-8' }).send(page.body);
+      send(res, page);
     })
     .post(requireJson, async (req, res) => {
-      const item = await service.create(db, createBody.parse(req.body));
+      const item = changed(await service.create(db, createBody.parse(req.body)));
       sendItem(req, res.status(201).location(represent(req, item).url), item);
     })
     .all(methodNotAllowed(['GET', 'HEAD', 'POST']));
@@ -92,18 +111,28 @@ export function pxcodeRoutes({ db, publicUrl }: PxcodeRoutesOptions): Router {
   router
     .route('/:pxcode')
     .get(async (req, res) => {
-      sendItem(req, res, await service.get(db, req.params.pxcode));
+      const { pxcode } = req.params;
+      // Items are kept with the pages only while the version is known without a query.
+      if (!collectionState.isEnabled) return void sendItem(req, res, await service.get(db, pxcode));
+      const state = await collectionState.read(readState);
+      const key = `${collectionUrl(req)}|${pxcode}`;
+      let page = itemCache.get(state.version, key);
+      if (!page) {
+        page = renderItem(req, await service.get(db, pxcode));
+        itemCache.set(state.version, key, page);
+      }
+      send(res, page);
     })
     .put(requireJson, async (req, res) => {
       const changes = replaceBody.parse(req.body);
-      sendItem(req, res, await service.update(db, req.params.pxcode, changes, ifMatch(req)));
+      sendItem(req, res, changed(await service.update(db, req.params.pxcode, changes, ifMatch(req))));
     })
     .patch(requireJson, async (req, res) => {
       const changes = patchBody.parse(req.body);
-      sendItem(req, res, await service.update(db, req.params.pxcode, changes, ifMatch(req)));
+      sendItem(req, res, changed(await service.update(db, req.params.pxcode, changes, ifMatch(req))));
     })
     .delete(async (req, res) => {
-      await service.remove(db, req.params.pxcode, ifMatch(req));
+      changed(await service.remove(db, req.params.pxcode, ifMatch(req)));
       res.status(204).end();
     })
     .all(methodNotAllowed(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE']));
