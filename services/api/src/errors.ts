@@ -105,8 +105,8 @@ export function methodNotAllowed(allowed: string[]): RequestHandler {
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const known = toHttpError(error);
   const httpError = known ?? new HttpError(500, `an unexpected error occurred; it was logged with request id ${req.id}`);
-  if (!known) req.log.error({ err: error }, 'unhandled error');
-  else if (httpError.status === 503) req.log.warn({ err: error }, 'database unavailable');
+  if (!known) req.log.error({ err: error, req: { id: req.id } }, 'unhandled error');
+  else if (httpError.status === 503) req.log.warn({ err: error, req: { id: req.id } }, 'database unavailable');
   if (res.headersSent) {
     res.destroy();
     return;

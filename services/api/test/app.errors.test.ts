@@ -36,6 +36,8 @@ describe('errors outside the pxcodes routes', () => {
       const logged = logs.lines.find((line) => line.msg === 'unhandled error');
       expect(logged).toMatchObject({ level: 50, req: { id: 'req-42' } });
       expect(JSON.stringify(logged)).toContain('starter_pxcodes');
+      const requestLine = logs.lines.find((line) => line.msg === 'request errored');
+      expect(requestLine).toMatchObject({ level: 50, req: { id: 'req-42', method: 'GET' }, res: { statusCode: 500 } });
     } finally {
       await broken.drop();
     }
