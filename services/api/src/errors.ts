@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
 
 /** An error that carries its HTTP answer; `message` is shown to the client as it is. */
@@ -101,6 +101,18 @@ export function methodNotAllowed(allowed: string[]): RequestHandler {
   };
 }
 
+/**
+ * Writes an error answer: `{status, error, message}`. Sent with end(), not json(): an error carries
+ * no ETag that could pass for the resource's.
+ */
+export function sendError(res: Response, error: Pick<HttpError, 'status' | 'message' | 'headers'>): void {
+  res
+    .status(error.status)
+    .set(error.headers)
+    .set('Content-Type', 'application/json; charset=utf-8')
+    .end(JSON.stringify(errorBody(error.status, error.message)));
+}
+
 /** The one place where errors become responses: always `{status, error, message}`, never a stack. */
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const known = toHttpError(error);
@@ -111,10 +123,5 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
     res.destroy();
     return;
   }
-  // Sent with end(), not json(): an error carries no ETag that could pass for the resource's.
-  res
-    .status(httpError.status)
-    .set(httpError.headers)
-    .set('Content-Type', 'application/json; charset=utf-8')
-    .end(JSON.stringify(errorBody(httpError.status, httpError.message)));
+  sendError(res, httpError);
 };
