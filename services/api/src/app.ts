@@ -66,6 +66,6 @@ export function buildApp(deps: AppDeps): Express {
   app.use(`${apiPrefix}/pxcodes`, apiAuth, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl, collectionState: deps.collectionState }));
   app.use(apiPrefix, apiAuth);
   app.use(notFound);
-  app.use(errorHandler);
+  app.use(errorHandler(deps.logger));
   return app;
 }

@@ -15,15 +15,30 @@ export interface ChangeTargets {
   collection?: CollectionStateCache;
 }
 
+/** How often the listening connection proves it is alive, and how long the proof may take. */
+export interface Heartbeat {
+  everyMs: number;
+  timeoutMs: number;
+}
+
 /**
  * One LISTEN connection per process, reconnecting on its own. While it is down nothing is kept in
- * memory (each cache is off), so no process goes on serving what another has changed.
+ * memory (each cache is off), so no process goes on serving what another has changed. An idle
+ * LISTEN socket can die without a word (a NAT or firewall forgetting it, a host gone): TCP
+ * keepalive and a query every few seconds find that out, and it counts as down.
+ * Needs a direct (or session-pooled) connection: behind a transaction pooler, LISTEN hears nothing.
  */
-export function listenForChanges(url: string, targets: ChangeTargets, logger: Logger): ChangeListener {
+export function listenForChanges(
+  url: string,
+  targets: ChangeTargets,
+  logger: Logger,
+  { everyMs, timeoutMs }: Heartbeat = { everyMs: 5000, timeoutMs: 3000 },
+): ChangeListener {
   let client: Client | undefined;
   let stopped = false;
   let retryDelay = 500;
   let retryTimer: NodeJS.Timeout | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
   const setListening = (listening: boolean) => {
     targets.credentials?.setEnabled(listening);
     targets.collection?.setEnabled(listening);
@@ -40,7 +55,7 @@ export function listenForChanges(url: string, targets: ChangeTargets, logger: Lo
   };
 
   const connect = async () => {
-    const current = new Client({ connectionString: url });
+    const current = new Client({ connectionString: url, keepAlive: true });
     client = current;
     current.on('notification', (message) => {
       if (message.channel === 'starter_pxcodes_changed') targets.collection?.invalidate();
@@ -52,6 +67,7 @@ export function listenForChanges(url: string, targets: ChangeTargets, logger: Lo
     const lost = (error?: Error) => {
       if (stopped || client !== current) return;
       client = undefined;
+      clearInterval(heartbeat);
       logger.warn({ err: error }, 'lost the database change listener; in-memory caches off until it is back');
       void current.end().catch(() => undefined);
       reconnectLater();
@@ -65,6 +81,20 @@ export function listenForChanges(url: string, targets: ChangeTargets, logger: Lo
       if (stopped) return void (await current.end());
       retryDelay = 500;
       setListening(true);
+      heartbeat = setInterval(() => {
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('the change listener did not answer in time')), timeoutMs);
+        });
+        Promise.race([current.query('SELECT 1'), deadline]).then(
+          () => clearTimeout(timer),
+          (error: Error) => {
+            clearTimeout(timer);
+            lost(error);
+          },
+        );
+      }, everyMs);
+      heartbeat.unref();
     } catch (error) {
       lost(error as Error);
     }
@@ -76,6 +106,7 @@ export function listenForChanges(url: string, targets: ChangeTargets, logger: Lo
     async stop() {
       stopped = true;
       clearTimeout(retryTimer);
+      clearInterval(heartbeat);
       setListening(false);
       await client?.end().catch(() => undefined);
     },

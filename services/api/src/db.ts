@@ -54,9 +54,14 @@ export async function migrate(db: Database): Promise<string[]> {
  * copy of the collection's state are void.
  */
 export async function recreateSchema(db: Database): Promise<void> {
-  await db.migrate.rollback({ migrationSource }, true);
-  await db.migrate.latest({ migrationSource });
-  await db.raw(`select pg_notify('starter_users_changed', '*'), pg_notify('starter_pxcodes_changed', '')`);
+  const notify = () => db.raw(`select pg_notify('starter_users_changed', '*'), pg_notify('starter_pxcodes_changed', '')`);
+  try {
+    await db.migrate.rollback({ migrationSource }, true);
+    await notify(); // the data is gone from here on, even if making the tables again fails
+    await db.migrate.latest({ migrationSource });
+  } finally {
+    await notify();
+  }
 }
 
 export async function isReady(db: Database): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Logger } from './logger';
 import { ZodError } from 'zod';
 
 /** An error that carries its HTTP answer; `message` is shown to the client as it is. */
@@ -114,11 +115,11 @@ export function sendError(res: Response, error: Pick<HttpError, 'status' | 'mess
 }
 
 /** The one place where errors become responses: always `{status, error, message}`, never a stack. */
-export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+export const errorHandler = (logger: Logger): ErrorRequestHandler => (error, req, res, _next) => {
   const known = toHttpError(error);
   const httpError = known ?? new HttpError(500, `an unexpected error occurred; it was logged with request id ${req.id}`);
-  if (!known) req.log.error({ err: error, req: { id: req.id } }, 'unhandled error');
-  else if (httpError.status === 503) req.log.warn({ err: error, req: { id: req.id } }, 'database unavailable');
+  if (!known) logger.error({ err: error, req: { id: req.id } }, 'unhandled error');
+  else if (httpError.status === 503) logger.warn({ err: error, req: { id: req.id } }, 'database unavailable');
   if (res.headersSent) {
     res.destroy();
     return;

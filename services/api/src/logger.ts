@@ -39,7 +39,6 @@ declare module 'node:http' {
   interface IncomingMessage {
     /** The request id, also sent back as X-Request-Id. */
     id: string;
-    log: Logger;
   }
 }
 
@@ -55,13 +54,14 @@ export function createHttpLogger(logger: Logger): RequestHandler {
     const id = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', id);
     req.id = id;
-    req.log = logger;
     const started = performance.now();
+    // Read now: once an aborted request's socket is gone, its address may be too.
+    const remoteAddress = req.socket.remoteAddress;
     const done = () => {
       res.removeListener('finish', done);
       res.removeListener('close', done);
       const line = {
-        req: { id, method: req.method, url: req.originalUrl, remoteAddress: req.socket.remoteAddress },
+        req: { id, method: req.method, url: req.originalUrl, remoteAddress },
         res: { statusCode: res.statusCode },
         responseTime: Math.round((performance.now() - started) * 10) / 10,
       };

@@ -2,23 +2,47 @@ import type { CollectionState } from './repository';
 
 /**
  * The collection's count and version, kept in memory between writes instead of read on every
- * list request. Every write to the pxcodes, by any process or psql, notifies every API process
- * (a trigger), which drops this copy; this process drops it itself the moment its own write
- * commits, so its clients always see their own writes. Off while the notifications cannot be
- * heard: then every request reads the state from the database.
+ * list request (opt-in: CACHE_COLLECTION_STATE). Every change to the collection's state, by any
+ * process or psql, notifies every API process (a trigger), which drops this copy; this process
+ * drops it itself the moment its own write commits, so its own clients always see their writes.
+ * Another process's write is seen once its notification arrives (milliseconds). Off while the
+ * notifications cannot be heard: then every request reads the state from the database. A copy is
+ * also never older than `maxAgeMs`, whatever happens to the notifications.
  */
 export class CollectionStateCache {
   private state: CollectionState | undefined;
+  private loadedAt = 0;
   private enabled = false;
   /** Bumped by every invalidation: a read that started before one is not kept. */
   private generation = 0;
+  /** One read of the row at a time for all the requests that need it. */
+  private loading: { generation: number; promise: Promise<CollectionState> } | undefined;
+
+  constructor(
+    private readonly maxAgeMs = 5000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async read(load: () => Promise<CollectionState>): Promise<CollectionState> {
-    if (this.state) return this.state;
+    if (this.state && this.now() - this.loadedAt < this.maxAgeMs) return this.state;
+    if (this.loading?.generation === this.generation) return this.loading.promise;
     const startedIn = this.generation;
-    const state = await load();
-    if (this.enabled && startedIn === this.generation) this.state = state;
-    return state;
+    const startedAt = this.now();
+    const promise = load().then(
+      (state) => {
+        if (this.enabled && startedIn === this.generation) {
+          this.state = state;
+          this.loadedAt = startedAt;
+        }
+        return state;
+      },
+    );
+    this.loading = { generation: startedIn, promise };
+    promise.then(
+      () => this.loading?.promise === promise && (this.loading = undefined),
+      () => this.loading?.promise === promise && (this.loading = undefined),
+    );
+    return promise;
   }
 
   invalidate(): void {
