@@ -37,14 +37,9 @@ export class RequestRateLimiter {
     return (req, res, next) => {
       const authorization = parseAuthorization(req.headers.authorization);
       const known = authenticator.known(authorization);
-      if (known) {
-        chargedTo.set(req, userKey(known));
-        this.charge(userKey(known), res).then(() => next(), next);
-        return;
-      }
-      const key = `ip:${req.ip ?? 'unknown'}`;
+      const key = known ? userKey(known) : `ip:${req.ip ?? 'unknown'}`;
       chargedTo.set(req, key);
-      const claimed = claimedUser(authorization);
+      const claimed = known ? undefined : claimedUser(authorization);
       // No password is hashed for a user who is over the limit anyway.
       (claimed === undefined ? Promise.resolve() : this.refuseIfSpent(`user:${claimed}`, res))
         .then(() => this.charge(key, res))
@@ -90,7 +85,7 @@ export class RequestRateLimiter {
       result = await this.limiter.consume(key);
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) {
-        // Neither the store nor its in-memory insurance answered: let the request through.
+        // Neither Redis nor the in-memory fallback answered: let the request through.
         this.logger.warn({ err: rejection }, 'rate limit store failed; request let through');
         return;
       }

@@ -74,13 +74,9 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   }
 
   const credentialCache = new CredentialCache(config.AUTH_CACHE_TTL * 1000, config.AUTH_CACHE_MAX);
-  const collectionState = new CollectionStateCache();
   // Opt-in: another replica's writes then reach this one through a notification (milliseconds), not at once.
-  const changes = listenForChanges(
-    connection.url,
-    { credentials: credentialCache, collection: config.CACHE_COLLECTION_STATE ? collectionState : undefined },
-    logger,
-  );
+  const collectionState = config.CACHE_COLLECTION_STATE ? new CollectionStateCache() : undefined;
+  const changes = listenForChanges(connection.url, { credentials: credentialCache, collection: collectionState }, logger);
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, config.REDIS_TIMEOUT_MS, logger) : undefined;
   const limiters = redis ? redisLimiters(redis) : memoryLimiters;
   const app = buildApp({

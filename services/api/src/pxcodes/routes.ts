@@ -61,8 +61,6 @@ export function pxcodeRoutes({ db, publicUrl, collectionState = new CollectionSt
   };
 
   const itemEtag = (row: PxcodeRow) => etagOf([row.pxcode, row.procedure]);
-  const sendItem = (req: Request, res: Response, row: PxcodeRow) =>
-    res.set('ETag', itemEtag(row)).json(represent(req, row));
   const renderItem = (req: Request, row: PxcodeRow): RenderedPage => ({
     body: Buffer.from(JSON.stringify(represent(req, row))),
     etag: itemEtag(row),
@@ -73,6 +71,7 @@ export function pxcodeRoutes({ db, publicUrl, collectionState = new CollectionSt
     if (page.link) res.set('Link', page.link);
     res.send(page.body);
   };
+  const sendItem = (req: Request, res: Response, row: PxcodeRow) => send(res, renderItem(req, row));
 
   // The ETag a GET of this item sends right now: If-Match compares against it.
   const ifMatch = (req: Request) => (current: PxcodeRow) => {

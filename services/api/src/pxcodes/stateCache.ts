@@ -28,20 +28,18 @@ export class CollectionStateCache {
     if (this.loading?.generation === this.generation) return this.loading.promise;
     const startedIn = this.generation;
     const startedAt = this.now();
-    const promise = load().then(
-      (state) => {
+    const promise: Promise<CollectionState> = load()
+      .then((state) => {
         if (this.enabled && startedIn === this.generation) {
           this.state = state;
           this.loadedAt = startedAt;
         }
         return state;
-      },
-    );
+      })
+      .finally(() => {
+        if (this.loading?.promise === promise) this.loading = undefined;
+      });
     this.loading = { generation: startedIn, promise };
-    promise.then(
-      () => this.loading?.promise === promise && (this.loading = undefined),
-      () => this.loading?.promise === promise && (this.loading = undefined),
-    );
     return promise;
   }
 
