@@ -1,4 +1,5 @@
-import express, { type Express, type RequestHandler } from 'express';
+import type { RequestListener } from 'node:http';
+import express, { type RequestHandler } from 'express';
 import { authenticate, Authenticator, rejectBlockedClients, type Accepts, type CredentialCache } from './auth';
 import type { Database } from './db';
 import type { LoginThrottle } from './loginThrottle';
@@ -12,7 +13,10 @@ import type { LimiterFactory } from './limiters';
 import type { RedisConnection } from './redis';
 import { tokenRoutes } from './tokens/routes';
 import type { Tokens } from './tokens/tokens';
-import type { CollectionStateCache } from './pxcodes/stateCache';
+import { CollectionStateCache } from './pxcodes/stateCache';
+import { cachedAnswers } from './pxcodes/cachedAnswers';
+import { PageCache } from './pxcodes/pageCache';
+import * as pxcodeService from './pxcodes/service';
 
 export interface AppDeps {
   db: Database;
@@ -35,8 +39,11 @@ export interface AppDeps {
 
 export const apiPrefix = '/api/v1.0';
 
-/** The whole request path on one screen. No listening, no environment, no connections of its own. */
-export function buildApp(deps: AppDeps): Express {
+/**
+ * The whole request path on one screen: Express, behind a cache of rendered GET answers.
+ * No listening, no environment, no connections of its own.
+ */
+export function buildApp(deps: AppDeps): RequestListener {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', 'strong');
@@ -53,7 +60,10 @@ export function buildApp(deps: AppDeps): Express {
     authenticate(authenticator, accepts),
     ...(rateLimiter ? [rateLimiter.afterAuthentication()] : []),
   ];
-  const apiAuth = authenticated({ passwords: deps.passwords ?? true, tokens });
+  const apiAccepts: Accepts = { passwords: deps.passwords ?? true, tokens };
+  const apiAuth = authenticated(apiAccepts);
+  const collectionState = deps.collectionState ?? new CollectionStateCache();
+  const answers = new PageCache();
 
   app.use(createHttpLogger(deps.logger));
   app.use(apiPrefix, door);
@@ -63,9 +73,20 @@ export function buildApp(deps: AppDeps): Express {
   app.use(healthRoutes(deps.db, deps.redis));
   // Passwords only: a token cannot renew itself, so TOKEN_TTL bounds what a leaked token is worth.
   app.use(tokenRoutes(deps.tokens, authenticated({ passwords: true, tokens: false, tokensRefused: 'a token cannot be renewed with a token: ask with the user name and password' })));
-  app.use(`${apiPrefix}/pxcodes`, apiAuth, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl, collectionState: deps.collectionState }));
+  app.use(`${apiPrefix}/pxcodes`, apiAuth, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl, collectionState, answers }));
   app.use(apiPrefix, apiAuth);
   app.use(notFound);
   app.use(errorHandler(deps.logger));
-  return app;
+  return cachedAnswers({
+    app,
+    answers,
+    collectionState,
+    readState: () => pxcodeService.collectionState(deps.db),
+    authenticator,
+    accepts: apiAccepts,
+    rateLimiter,
+    logger: deps.logger,
+    publicUrl: deps.publicUrl,
+    trustProxy: deps.trustProxy,
+  });
 }

@@ -220,6 +220,18 @@ export class Authenticator {
     return user;
   }
 
+  /**
+   * The user, when these credentials passed their check moments ago (a fresh cache entry) and are
+   * of a kind the endpoint accepts: what passport would conclude from the cache; no work done.
+   */
+  verified(authorization: Authorization, accepts: Accepts): AuthenticatedUser | undefined {
+    if (typeof authorization !== 'object') return undefined;
+    const token = tokenOf(authorization);
+    if (token !== undefined) return accepts.tokens ? this.cache.getToken(token) : undefined;
+    if (authorization.scheme !== 'basic' || !accepts.passwords) return undefined;
+    return this.cache.get(authorization.username, authorization.password);
+  }
+
   /** The user these credentials were verified for before, if this process remembers; no work done. */
   known(authorization: Authorization): AuthenticatedUser | undefined {
     if (typeof authorization !== 'object') return undefined;

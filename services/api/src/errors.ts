@@ -1,5 +1,5 @@
-import { STATUS_CODES } from 'node:http';
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from './logger';
 import { ZodError } from 'zod';
 
@@ -106,12 +106,11 @@ export function methodNotAllowed(allowed: string[]): RequestHandler {
  * Writes an error answer: `{status, error, message}`. Sent with end(), not json(): an error carries
  * no ETag that could pass for the resource's.
  */
-export function sendError(res: Response, error: Pick<HttpError, 'status' | 'message' | 'headers'>): void {
-  res
-    .status(error.status)
-    .set(error.headers)
-    .set('Content-Type', 'application/json; charset=utf-8')
-    .end(JSON.stringify(errorBody(error.status, error.message)));
+export function sendError(res: ServerResponse, error: Pick<HttpError, 'status' | 'message' | 'headers'>): void {
+  res.statusCode = error.status;
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(errorBody(error.status, error.message)));
 }
 
 /** The one place where errors become responses: always `{status, error, message}`, never a stack. */

@@ -1,4 +1,5 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { Request, RequestHandler } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { parseAuthorization, tokenOf, type AuthenticatedUser, type Authenticator, type Authorization } from './auth';
 import type { RateLimitSetting } from './config';
@@ -59,7 +60,12 @@ export class RequestRateLimiter {
     };
   }
 
-  private async refuseIfSpent(key: string, res: Response): Promise<void> {
+  /** For a user whose credentials were verified before (the cached-answers front): 429 as an HttpError. */
+  chargeUser(user: AuthenticatedUser, res: ServerResponse): Promise<void> {
+    return this.charge(userKey(user), res);
+  }
+
+  private async refuseIfSpent(key: string, res: ServerResponse): Promise<void> {
     let state: RateLimiterRes | null;
     try {
       state = await this.limiter.get(key);
@@ -69,7 +75,7 @@ export class RequestRateLimiter {
     if (state && state.consumedPoints >= this.setting.points) throw this.refusal(state, res);
   }
 
-  private refusal(result: RateLimiterRes, res: Response): HttpError {
+  private refusal(result: RateLimiterRes, res: ServerResponse): HttpError {
     this.setHeaders(res, result);
     const seconds = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
     return new HttpError(
@@ -79,7 +85,7 @@ export class RequestRateLimiter {
     );
   }
 
-  private async charge(key: string, res: Response): Promise<void> {
+  private async charge(key: string, res: ServerResponse): Promise<void> {
     let result: RateLimiterRes;
     try {
       result = await this.limiter.consume(key);
@@ -94,16 +100,14 @@ export class RequestRateLimiter {
     this.setHeaders(res, result);
   }
 
-  private setHeaders(res: Response, result: RateLimiterRes): void {
+  private setHeaders(res: ServerResponse, result: RateLimiterRes): void {
     const remaining = Math.max(0, result.remainingPoints);
     const resetSeconds = Math.max(0, Math.ceil(result.msBeforeNext / 1000));
-    res.set({
-      'X-RateLimit-Limit': String(this.setting.points),
-      'X-RateLimit-Remaining': String(remaining),
-      'X-RateLimit-Reset': String(Math.ceil((Date.now() + result.msBeforeNext) / 1000)),
-      'RateLimit-Policy': this.policy,
-      RateLimit: `"default";r=${remaining};t=${resetSeconds}`,
-    });
+    res.setHeader('X-RateLimit-Limit', String(this.setting.points));
+    res.setHeader('X-RateLimit-Remaining', String(remaining));
+    res.setHeader('X-RateLimit-Reset', String(Math.ceil((Date.now() + result.msBeforeNext) / 1000)));
+    res.setHeader('RateLimit-Policy', this.policy);
+    res.setHeader('RateLimit', `"default";r=${remaining};t=${resetSeconds}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { buildApp, apiPrefix } from './app';
 import { CredentialCache } from './auth';
 import { loadConfig, type Config } from './config';
@@ -94,8 +94,13 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     bodyLimit: config.BODY_LIMIT,
   });
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(config.PORT, config.HOST, (error?: Error) => (error ? reject(error) : resolve(listening)));
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;

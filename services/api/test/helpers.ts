@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { Client } from 'pg';
 import { buildApp, type AppDeps } from '../src/app';
@@ -121,4 +121,41 @@ export function testRedisUrl(): string {
   const url = process.env.STARTER_TEST_REDIS_URL;
   if (!url) throw new Error('STARTER_TEST_REDIS_URL is not set: run the tests through jest (globalSetup)');
   return url;
+}
+
+/**
+ * A TCP proxy to PostgreSQL, to play the network between the API and its database: it can delay
+ * what the server sends (`delayMs`), stop forwarding while keeping every connection open
+ * (freeze(): no FIN, no RST, as when a NAT forgets a connection), or go away (close(): every
+ * connection cut, new ones refused).
+ */
+export async function databaseProxy(target: URL, delayMs = 0): Promise<{ url: string; freeze(): void; close(): void }> {
+  const sockets: Socket[] = [];
+  let frozen = false;
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    sockets.push(client, upstream);
+    client.on('data', (chunk) => frozen || upstream.write(chunk));
+    upstream.on('data', (chunk) => {
+      if (frozen) return;
+      // Timers of one delay fire in the order they were set: the stream stays in order.
+      if (delayMs === 0) client.write(chunk);
+      else setTimeout(() => client.destroyed || client.write(chunk), delayMs);
+    });
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const url = new URL(target.toString());
+  url.hostname = '127.0.0.1';
+  url.port = String(typeof address === 'object' && address ? address.port : 0);
+  return {
+    url: url.toString(),
+    freeze: () => void (frozen = true),
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
 }

@@ -5,8 +5,7 @@ import { createLogger } from '../src/logger';
 import { CollectionStateCache } from '../src/pxcodes/stateCache';
 import { importFile } from '../src/pxcodes/importer';
 import { sampleDataFile } from '../src/seed';
-import { createServer, connect, type Socket } from 'node:net';
-import { addTestUser, buildTestApp, createTestDatabase, user, waitUntil, type TestDatabase } from './helpers';
+import { addTestUser, buildTestApp, createTestDatabase, databaseProxy, user, waitUntil, type TestDatabase } from './helpers';
 
 let database: TestDatabase;
 let app: ReturnType<typeof buildTestApp>['app'];
@@ -399,7 +398,7 @@ describe('with the change listener: the count and version kept in memory between
   });
 
   test('when the listening connection dies without a word, then the heartbeat finds out and the cache goes off', async () => {
-    const proxy = await freezableProxy(new URL(own.url));
+    const proxy = await databaseProxy(new URL(own.url));
     const cache = new CollectionStateCache();
     const quiet = listenForChanges(proxy.url, { collection: cache }, createLogger('silent'), { everyMs: 100, timeoutMs: 300 });
     try {
@@ -434,49 +433,36 @@ describe('CollectionStateCache', () => {
     expect(await cache.read(async () => state('c'))).toEqual(state('c'));
   });
 
-  test('when many requests need the state at once, then it is read once; a read begun before a change is not kept', async () => {
+  test('when requests arrive while the row is being read, then they share the next read, never one sent before they came', async () => {
+    const cache = new CollectionStateCache(); // not opted in: nothing kept between requests
+    const pending: Array<(value: ReturnType<typeof state>) => void> = [];
+    const load = () => new Promise<ReturnType<typeof state>>((resolve) => pending.push(resolve));
+    const first = cache.read(load);
+    const later = [cache.read(load), cache.read(load), cache.read(load)];
+    expect(pending).toHaveLength(1); // one read on its way, the others wait for the next
+    pending[0]!(state('before'));
+    expect((await first).version).toBe('before');
+    await waitUntil(() => pending.length === 2);
+    const latecomer = cache.read(load); // arrived while the second read is on its way
+    pending[1]!(state('after'));
+    expect((await Promise.all(later)).map((read) => read.version)).toEqual(['after', 'after', 'after']);
+    await waitUntil(() => pending.length === 3);
+    pending[2]!(state('latest'));
+    expect((await latecomer).version).toBe('latest');
+    expect(pending).toHaveLength(3);
+  });
+
+  test('when a change lands while the row is being read (opted in), then that read is not kept', async () => {
     const cache = new CollectionStateCache();
     cache.setEnabled(true);
-    let loads = 0;
     let release!: () => void;
-    const slow = () => new Promise<ReturnType<typeof state>>((resolve) => {
-      loads++;
-      release = () => resolve(state('old'));
-    });
-    const reads = [cache.read(slow), cache.read(slow), cache.read(slow)];
+    const slow = () => new Promise<ReturnType<typeof state>>((resolve) => (release = () => resolve(state('old'))));
+    const before = cache.read(slow);
     cache.invalidate(); // a write lands while the row is being read
     const after = cache.read(async () => state('new'));
     release();
-    expect((await Promise.all(reads)).map((read) => read.version)).toEqual(['old', 'old', 'old']);
-    expect(loads).toBe(1);
+    expect((await before).version).toBe('old');
     expect((await after).version).toBe('new');
     expect((await cache.read(async () => state('unused'))).version).toBe('new');
   });
 });
-
-/** A TCP proxy that can stop forwarding while keeping every connection open. */
-async function freezableProxy(target: URL): Promise<{ url: string; freeze(): void; close(): void }> {
-  const sockets: Socket[] = [];
-  let frozen = false;
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname);
-    sockets.push(client, upstream);
-    client.on('data', (chunk) => frozen || upstream.write(chunk));
-    upstream.on('data', (chunk) => frozen || client.write(chunk));
-    client.on('error', () => undefined);
-    upstream.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const url = new URL(target.toString());
-  url.hostname = '127.0.0.1';
-  url.port = String(typeof address === 'object' && address ? address.port : 0);
-  return {
-    url: url.toString(),
-    freeze: () => void (frozen = true),
-    close: () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
-  };
-}

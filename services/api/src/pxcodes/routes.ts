@@ -3,7 +3,7 @@ import type { Database } from '../db';
 import { HttpError, methodNotAllowed } from '../errors';
 import { baseUrl, cursorMeta, etagOf, etagOfBytes, ifMatchPasses, linkHeader, pageMeta, type PageMeta } from '../http';
 import { PageCache, type RenderedPage } from './pageCache';
-import { CollectionStateCache } from './stateCache';
+import type { CollectionStateCache } from './stateCache';
 import type { CollectionState, PxcodeRow } from './repository';
 import { createBody, listQuery, patchBody, pxcodeSchema, replaceBody, type ListQuery } from './schema';
 import * as service from './service';
@@ -11,8 +11,10 @@ import * as service from './service';
 export interface PxcodeRoutesOptions {
   db: Database;
   publicUrl: string | undefined;
-  /** Kept true by the change listener; without one, the state is read on every request. */
-  collectionState?: CollectionStateCache | undefined;
+  /** How each request learns the collection's current version (kept in memory when opted in). */
+  collectionState: CollectionStateCache;
+  /** Rendered GET answers, shared with the cached-answers front (cachedAnswers.ts). */
+  answers: PageCache;
 }
 
 const requireJson: RequestHandler = (req, _res, next) => {
@@ -24,10 +26,8 @@ const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
-export function pxcodeRoutes({ db, publicUrl, collectionState = new CollectionStateCache() }: PxcodeRoutesOptions): Router {
+export function pxcodeRoutes({ db, publicUrl, collectionState, answers }: PxcodeRoutesOptions): Router {
   const router = Router();
-  const pageCache = new PageCache();
-  const itemCache = new PageCache(10_000);
   const readState = () => service.collectionState(db);
   // Called when a write of this process has committed, before it is answered.
   const changed = <T>(result: T): T => {
@@ -36,6 +36,7 @@ export function pxcodeRoutes({ db, publicUrl, collectionState = new CollectionSt
   };
 
   const collectionUrl = (req: Request) => `${baseUrl(req, publicUrl)}${req.baseUrl}/`;
+  const answerKey = (req: Request) => PageCache.key(baseUrl(req, publicUrl), req.originalUrl);
 
   // Keys in the seed's order.
   const represent = (req: Request, row: PxcodeRow) => ({
@@ -83,15 +84,13 @@ export function pxcodeRoutes({ db, publicUrl, collectionState = new CollectionSt
   router
     .route('/')
     .get(async (req, res) => {
-      const query = listQuery.parse(req.query);
-      const url = collectionUrl(req);
       const state = await collectionState.read(readState);
-      const key = `${url}|${query.page ?? ''}|${query.cursor ?? ''}|${query.per_page}`;
-      let page = pageCache.get(state.version, key);
+      const key = answerKey(req);
+      let page = answers.get(state.version, key);
       if (!page) {
-        const rendered = await renderList(req, url, query, state);
+        const rendered = await renderList(req, collectionUrl(req), listQuery.parse(req.query), state);
         page = rendered.page;
-        pageCache.set(rendered.version, key, page);
+        answers.set(rendered.version, key, page);
       }
       send(res, page);
     })
@@ -110,15 +109,13 @@ export function pxcodeRoutes({ db, publicUrl, collectionState = new CollectionSt
   router
     .route('/:pxcode')
     .get(async (req, res) => {
-      const { pxcode } = req.params;
-      // Items are kept with the pages only while the version is known without a query.
-      if (!collectionState.isEnabled) return void sendItem(req, res, await service.get(db, pxcode));
       const state = await collectionState.read(readState);
-      const key = `${collectionUrl(req)}|${pxcode}`;
-      let page = itemCache.get(state.version, key);
+      const key = answerKey(req);
+      let page = answers.get(state.version, key);
       if (!page) {
-        page = renderItem(req, await service.get(db, pxcode));
-        itemCache.set(state.version, key, page);
+        // Read after the version: an item kept under it is never older than that version.
+        page = renderItem(req, await service.get(db, req.params.pxcode));
+        answers.set(state.version, key, page);
       }
       send(res, page);
     })

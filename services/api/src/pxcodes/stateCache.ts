@@ -1,13 +1,20 @@
 import type { CollectionState } from './repository';
 
+const ignore = () => undefined;
+
 /**
- * The collection's count and version, kept in memory between writes instead of read on every
- * list request (opt-in: CACHE_COLLECTION_STATE). Every change to the collection's state, by any
- * process or psql, notifies every API process (a trigger), which drops this copy; this process
- * drops it itself the moment its own write commits, so its own clients always see their writes.
- * Another process's write is seen once its notification arrives (milliseconds). Off while the
- * notifications cannot be heard: then every request reads the state from the database. A copy is
- * also never older than `maxAgeMs`, whatever happens to the notifications.
+ * The collection's count and version as of a moment after each request arrived, with as few
+ * reads of the state row as that allows. A request never joins a read that was sent before it
+ * arrived (that read's snapshot could miss a write its client has already seen committed, on
+ * this replica or another); it joins the next one. One read is on its way at a time and one
+ * waits behind it, however many requests arrive: under load one read serves many requests, and
+ * every list stays exact.
+ *
+ * Opt-in (CACHE_COLLECTION_STATE), the state is also kept in memory between writes. Every change
+ * to the state, by any process or psql, notifies every API process (a trigger), which drops this
+ * copy; this process drops it itself the moment its own write commits, so its own clients always
+ * see their writes. Another process's write is seen once its notification arrives (milliseconds).
+ * Off while the notifications cannot be heard. A copy is never older than `maxAgeMs`.
  */
 export class CollectionStateCache {
   private state: CollectionState | undefined;
@@ -15,17 +22,25 @@ export class CollectionStateCache {
   private enabled = false;
   /** Bumped by every invalidation: a read that started before one is not kept. */
   private generation = 0;
-  /** One read of the row at a time for all the requests that need it. */
-  private loading: { generation: number; promise: Promise<CollectionState> } | undefined;
+  private inFlight: Promise<CollectionState> | undefined;
+  private waiting: Promise<CollectionState> | undefined;
 
   constructor(
     private readonly maxAgeMs = 5000,
     private readonly now: () => number = Date.now,
   ) {}
 
-  async read(load: () => Promise<CollectionState>): Promise<CollectionState> {
-    if (this.state && this.now() - this.loadedAt < this.maxAgeMs) return this.state;
-    if (this.loading?.generation === this.generation) return this.loading.promise;
+  read(load: () => Promise<CollectionState>): Promise<CollectionState> {
+    if (this.state && this.now() - this.loadedAt < this.maxAgeMs) return Promise.resolve(this.state);
+    if (!this.inFlight) return this.start(load);
+    this.waiting ??= this.inFlight.then(ignore, ignore).then(() => {
+      this.waiting = undefined;
+      return this.start(load);
+    });
+    return this.waiting;
+  }
+
+  private start(load: () => Promise<CollectionState>): Promise<CollectionState> {
     const startedIn = this.generation;
     const startedAt = this.now();
     const promise: Promise<CollectionState> = load()
@@ -37,9 +52,9 @@ export class CollectionStateCache {
         return state;
       })
       .finally(() => {
-        if (this.loading?.promise === promise) this.loading = undefined;
+        if (this.inFlight === promise) this.inFlight = undefined;
       });
-    this.loading = { generation: startedIn, promise };
+    this.inFlight = promise;
     return promise;
   }
 
