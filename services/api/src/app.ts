@@ -1,11 +1,13 @@
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { authenticate, Authenticator, rejectBlockedClients, type Accepts, type CredentialCache } from './auth';
+import proxyAddr from 'proxy-addr';
+import { authenticate, Authenticator, type Accepts, type CredentialCache } from './auth';
+import { Door } from './door';
 import type { Database } from './db';
 import type { LoginThrottle } from './loginThrottle';
-import { errorHandler, notFound } from './errors';
+import { errorHandler, notFound, respondWithError, sendError, type Refusal } from './errors';
 import { healthRoutes } from './health';
-import { createHttpLogger, type Logger } from './logger';
+import { logRequest, type Logger } from './logger';
 import { pxcodeRoutes } from './pxcodes/routes';
 import { RequestRateLimiter } from './rateLimit';
 import type { RateLimitSetting } from './config';
@@ -39,9 +41,15 @@ export interface AppDeps {
 
 export const apiPrefix = '/api/v1.0';
 
+/** Liveness and readiness probes: never counted, never refused at the door. */
+function isProbe(url: string | undefined): boolean {
+  const path = (url ?? '').split('?', 1)[0]!.toLowerCase().replace(/\/$/, '');
+  return path === '/health' || path === '/ready';
+}
+
 /**
- * The whole request path on one screen: Express, behind a cache of rendered GET answers.
- * No listening, no environment, no connections of its own.
+ * The whole request path on one screen: the log line, the door (rate limit, blocked clients),
+ * cached answers, then Express. No listening, no environment, no connections of its own.
  */
 export function buildApp(deps: AppDeps): RequestListener {
   const app = express();
@@ -51,11 +59,8 @@ export function buildApp(deps: AppDeps): RequestListener {
   const authenticator = new Authenticator(deps.db, deps.credentialCache, deps.loginThrottle, deps.tokens);
   const tokens = deps.tokens !== undefined;
   const rateLimiter = deps.rateLimit && new RequestRateLimiter(deps.rateLimit.setting, deps.rateLimit.limiters, deps.logger);
-  // Counted before any work (rate limit, then failed-login blocks); charged to the user once known.
-  const door: RequestHandler[] = [
-    ...(rateLimiter ? [rateLimiter.door(authenticator)] : []),
-    rejectBlockedClients(authenticator, deps.loginThrottle),
-  ];
+  const door = new Door(authenticator, deps.loginThrottle, rateLimiter);
+  // A request charged to its address at the door is charged to its user once known.
   const authenticated = (accepts: Accepts): RequestHandler[] => [
     authenticate(authenticator, accepts),
     ...(rateLimiter ? [rateLimiter.afterAuthentication()] : []),
@@ -65,9 +70,6 @@ export function buildApp(deps: AppDeps): RequestListener {
   const collectionState = deps.collectionState ?? new CollectionStateCache();
   const answers = new PageCache();
 
-  app.use(createHttpLogger(deps.logger));
-  app.use(apiPrefix, door);
-  app.use('/auth', door);
   // strict: false, so that `null` or `"x"` reach zod and are answered "must be a JSON object".
   app.use(express.json({ limit: deps.bodyLimit ?? '100kb', strict: false, type: ['application/json', 'application/*+json'] }));
   app.use(healthRoutes(deps.db, deps.redis));
@@ -77,16 +79,27 @@ export function buildApp(deps: AppDeps): RequestListener {
   app.use(apiPrefix, apiAuth);
   app.use(notFound);
   app.use(errorHandler(deps.logger));
-  return cachedAnswers({
-    app,
+
+  const cached = cachedAnswers({
     answers,
     collectionState,
     readState: () => pxcodeService.collectionState(deps.db),
     authenticator,
     accepts: apiAccepts,
-    rateLimiter,
-    logger: deps.logger,
     publicUrl: deps.publicUrl,
     trustProxy: deps.trustProxy,
   });
+  // The client's address as Express's req.ip has it (honouring 'trust proxy').
+  const trust = app.get('trust proxy fn') as Parameters<typeof proxyAddr>[1];
+  const toExpress = (req: IncomingMessage, res: ServerResponse) => void app(req, res);
+  // The log line, the door and the cache come before Express: its per-request set-up costs more
+  // than all of them (see cachedAnswers.ts), and a refused or cached request never needs it.
+  return (req, res) => {
+    const log = logRequest(deps.logger, req, res);
+    if (isProbe(req.url)) return toExpress(req, res);
+    const next = (refusal: Refusal | undefined) => (refusal ? sendError(res, refusal) : cached(req, res, log, () => toExpress(req, res)));
+    const refusal = door.admit(req, res, proxyAddr(req, trust));
+    if (refusal instanceof Promise) refusal.then(next, (error: unknown) => respondWithError(deps.logger, error, req, res));
+    else next(refusal);
+  };
 }

@@ -3,7 +3,7 @@ import type { Request, RequestHandler } from 'express';
 import passport from 'passport';
 import { BasicStrategy } from 'passport-http';
 import type { Database } from './db';
-import { HttpError, sendError } from './errors';
+import { HttpError, type Refusal } from './errors';
 import type { LoginThrottle } from './loginThrottle';
 import { looksLikeToken, type Tokens } from './tokens/tokens';
 import { findTokenHolder, findUserByName } from './users/repository';
@@ -155,16 +155,13 @@ export function tokenOf(authorization: Authorization): string | undefined {
 
 const isPossibleUsername = (name: string) => name.length > 0 && name.length <= 100 && !name.includes('\0');
 
-// A plain answer (no Error, no stack) for the door, where a flood of them is refused.
-const tooManyAttemptsAnswer = (retryAfter: number) => ({
-  status: 429,
-  message: `too many failed logins from this address; try again in ${retryAfter} s`,
-  headers: { 'Retry-After': String(retryAfter) },
-});
-
-function tooManyAttempts(retryAfter: number): HttpError {
-  const { status, message, headers } = tooManyAttemptsAnswer(retryAfter);
-  return new HttpError(status, message, headers);
+/** 429 for a client with too many recent failed logins. */
+export function tooManyAttempts(retryAfter: number): Refusal {
+  return {
+    status: 429,
+    message: `too many failed logins from this address; try again in ${retryAfter} s`,
+    headers: { 'Retry-After': String(retryAfter) },
+  };
 }
 
 /** Checks passwords and tokens; what passed is cached, so each check's slow part runs once. */
@@ -187,7 +184,10 @@ export class Authenticator {
     // Credentials verified a moment ago (now stale) are no guess: they are not throttled.
     const throttled = !cached;
     const retryAfter = throttled ? await throttle.begin(client) : 0;
-    if (retryAfter > 0) throw tooManyAttempts(retryAfter);
+    if (retryAfter > 0) {
+      const { status, message, headers } = tooManyAttempts(retryAfter);
+      throw new HttpError(status, message, headers);
+    }
     const generation = cache.generation;
     // Names no user can have (PostgreSQL cannot even compare a NUL) cost the same time, no query.
     const user = isPossibleUsername(username) ? await findUserByName(this.db, username) : undefined;
@@ -254,7 +254,7 @@ const basicChallenge = `Basic realm="${realm}", charset="UTF-8"`;
 // RFC 6750: a Bearer token that failed is answered with a Bearer challenge naming the error.
 const bearerChallenge = `Bearer realm="${realm}", error="invalid_token"`;
 
-interface Refusal {
+interface Failure {
   status: 400 | 401;
   message: string;
   challenge: string;
@@ -263,7 +263,7 @@ interface Refusal {
 /** passport-http's strategy (name, challenge) reading RFC 7617 Basic, tokens as the seed sends them, and Bearer. */
 class CredentialsStrategy extends BasicStrategy {
   // Set on each request by passport (passport.Strategy's augmented API, missing from the typings).
-  declare fail: (challenge: Refusal, status?: number) => void;
+  declare fail: (challenge: Failure, status?: number) => void;
   declare success: (user: AuthenticatedUser) => void;
   declare error: (error: Error) => void;
 
@@ -302,24 +302,9 @@ class CredentialsStrategy extends BasicStrategy {
     );
   }
 
-  private refuse(status: Refusal['status'], message: string, challenge = basicChallenge): void {
+  private refuse(status: Failure['status'], message: string, challenge = basicChallenge): void {
     this.fail({ status, message, challenge }, status);
   }
-}
-
-/**
- * At the door of the API: a blocked client (too many failed logins) is answered 429 before body
- * parsing, routing and passport, unless it brings credentials that were verified before. Password
- * guessing then costs the server little, and verified clients keep their share of it.
- */
-export function rejectBlockedClients(authenticator: Authenticator, throttle: LoginThrottle): RequestHandler {
-  return (req, res, next) => {
-    const seconds = throttle.blockedFor(req.ip ?? 'unknown');
-    if (seconds === 0) return next();
-    if (authenticator.known(parseAuthorization(req.headers.authorization))) return next();
-    // Answered right here, not through the router to the error handler: a flood costs less.
-    sendError(res, tooManyAttemptsAnswer(seconds));
-  };
 }
 
 /** Authentication through passport; refusals answer in the API's JSON error shape. */
@@ -330,7 +315,7 @@ export function authenticate(authenticator: Authenticator, accepts: Accepts): Re
     passportInstance.authenticate(
       'credentials',
       { session: false },
-      (error: unknown, user: AuthenticatedUser | false, refusal: Refusal | undefined) => {
+      (error: unknown, user: AuthenticatedUser | false, refusal: Failure | undefined) => {
         if (error) return next(error);
         if (user) {
           req.user = user;

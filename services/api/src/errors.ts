@@ -1,4 +1,4 @@
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from './logger';
 import { ZodError } from 'zod';
@@ -13,6 +13,9 @@ export class HttpError extends Error {
     super(message);
   }
 }
+
+/** An answer that refuses a request, as plain data: a flood of them costs no stack traces. */
+export type Refusal = Pick<HttpError, 'status' | 'message' | 'headers'>;
 
 export interface ErrorBody {
   status: number;
@@ -106,7 +109,7 @@ export function methodNotAllowed(allowed: string[]): RequestHandler {
  * Writes an error answer: `{status, error, message}`. Sent with end(), not json(): an error carries
  * no ETag that could pass for the resource's.
  */
-export function sendError(res: ServerResponse, error: Pick<HttpError, 'status' | 'message' | 'headers'>): void {
+export function sendError(res: ServerResponse, error: Refusal): void {
   res.statusCode = error.status;
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
@@ -114,7 +117,7 @@ export function sendError(res: ServerResponse, error: Pick<HttpError, 'status' |
 }
 
 /** The one place where errors become responses: always `{status, error, message}`, never a stack. */
-export const errorHandler = (logger: Logger): ErrorRequestHandler => (error, req, res, _next) => {
+export function respondWithError(logger: Logger, error: unknown, req: IncomingMessage, res: ServerResponse): void {
   const known = toHttpError(error);
   const httpError = known ?? new HttpError(500, `an unexpected error occurred; it was logged with request id ${req.id}`);
   if (!known) logger.error({ err: error, req: { id: req.id } }, 'unhandled error');
@@ -124,4 +127,6 @@ export const errorHandler = (logger: Logger): ErrorRequestHandler => (error, req
     return;
   }
   sendError(res, httpError);
-};
+}
+
+export const errorHandler = (logger: Logger): ErrorRequestHandler => (error, req, res, _next) => respondWithError(logger, error, req, res);

@@ -1,15 +1,15 @@
-import type { ServerResponse } from 'node:http';
-import type { Request, RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { parseAuthorization, tokenOf, type AuthenticatedUser, type Authenticator, type Authorization } from './auth';
+import { tokenOf, type AuthenticatedUser, type Authorization } from './auth';
 import type { RateLimitSetting } from './config';
-import { HttpError } from './errors';
+import { sendError, type Refusal } from './errors';
 import type { Limiter, LimiterFactory } from './limiters';
 import type { Logger } from './logger';
 import { unverifiedSubject } from './tokens/tokens';
 
 /** Which budget a request was charged to, kept for the step after authentication. */
-const chargedTo = new WeakMap<Request, string>();
+const chargedTo = new WeakMap<IncomingMessage, string>();
 
 /**
  * RATE_LIMIT: N requests per window, per authenticated user, and per client address for requests
@@ -33,19 +33,20 @@ export class RequestRateLimiter {
     this.policy = `"default";q=${setting.points};w=${setting.durationSeconds}`;
   }
 
-  /** Counts the request before anything else is done for it; 429 when its budget is spent. */
-  door(authenticator: Authenticator): RequestHandler {
-    return (req, res, next) => {
-      const authorization = parseAuthorization(req.headers.authorization);
-      const known = authenticator.known(authorization);
-      const key = known ? userKey(known) : `ip:${req.ip ?? 'unknown'}`;
-      chargedTo.set(req, key);
-      const claimed = known ? undefined : claimedUser(authorization);
+  /**
+   * Counts the request before anything else is done for it (see Door): the refusal to answer when
+   * its budget is spent. `known` is the user these credentials were verified for before, if any.
+   */
+  async admit(req: IncomingMessage, res: ServerResponse, authorization: Authorization, known: AuthenticatedUser | undefined, client: string): Promise<Refusal | undefined> {
+    const key = known ? userKey(known) : `ip:${client}`;
+    chargedTo.set(req, key);
+    const claimed = known ? undefined : claimedUser(authorization);
+    if (claimed !== undefined) {
       // No password is hashed for a user who is over the limit anyway.
-      (claimed === undefined ? Promise.resolve() : this.refuseIfSpent(`user:${claimed}`, res))
-        .then(() => this.charge(key, res))
-        .then(() => next(), next);
-    };
+      const refusal = await this.refusalIfSpent(`user:${claimed}`, res);
+      if (refusal) return refusal;
+    }
+    return this.charge(key, res);
   }
 
   /** After authentication: a request charged to its address is charged to its user instead. */
@@ -56,36 +57,31 @@ export class RequestRateLimiter {
       if (!user || !key?.startsWith('ip:')) return next();
       chargedTo.set(req, userKey(user));
       void this.limiter.reward(key, 1).catch(() => undefined);
-      this.charge(userKey(user), res).then(() => next(), next);
+      this.charge(userKey(user), res).then((refusal) => (refusal ? sendError(res, refusal) : next()), next);
     };
   }
 
-  /** For a user whose credentials were verified before (the cached-answers front): 429 as an HttpError. */
-  chargeUser(user: AuthenticatedUser, res: ServerResponse): Promise<void> {
-    return this.charge(userKey(user), res);
-  }
-
-  private async refuseIfSpent(key: string, res: ServerResponse): Promise<void> {
+  private async refusalIfSpent(key: string, res: ServerResponse): Promise<Refusal | undefined> {
     let state: RateLimiterRes | null;
     try {
       state = await this.limiter.get(key);
     } catch {
-      return; // the charge that follows reports a failing store
+      return undefined; // the charge that follows reports a failing store
     }
-    if (state && state.consumedPoints >= this.setting.points) throw this.refusal(state, res);
+    return state && state.consumedPoints >= this.setting.points ? this.refusal(state, res) : undefined;
   }
 
-  private refusal(result: RateLimiterRes, res: ServerResponse): HttpError {
+  private refusal(result: RateLimiterRes, res: ServerResponse): Refusal {
     this.setHeaders(res, result);
     const seconds = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
-    return new HttpError(
-      429,
-      `rate limit exceeded: ${this.setting.points} requests per ${this.setting.durationSeconds} s; try again in ${seconds} s`,
-      { 'Retry-After': String(seconds) },
-    );
+    return {
+      status: 429,
+      message: `rate limit exceeded: ${this.setting.points} requests per ${this.setting.durationSeconds} s; try again in ${seconds} s`,
+      headers: { 'Retry-After': String(seconds) },
+    };
   }
 
-  private async charge(key: string, res: ServerResponse): Promise<void> {
+  private async charge(key: string, res: ServerResponse): Promise<Refusal | undefined> {
     let result: RateLimiterRes;
     try {
       result = await this.limiter.consume(key);
@@ -93,11 +89,12 @@ export class RequestRateLimiter {
       if (!(rejection instanceof RateLimiterRes)) {
         // Neither Redis nor the in-memory fallback answered: let the request through.
         this.logger.warn({ err: rejection }, 'rate limit store failed; request let through');
-        return;
+        return undefined;
       }
-      throw this.refusal(rejection, res);
+      return this.refusal(rejection, res);
     }
     this.setHeaders(res, result);
+    return undefined;
   }
 
   private setHeaders(res: ServerResponse, result: RateLimiterRes): void {

@@ -131,12 +131,19 @@ describe('RATE_LIMIT=5/15s, counted in Redis', () => {
 
   test('when the health probes are called, then they are never limited', async () => {
     const { app } = limited('1/1m');
-    for (let i = 0; i < 3; i++) {
-      const res = await request(app).get('/health');
+    for (const probe of ['/health', '/health', '/HEALTH/', '/ready?x=1']) {
+      const res = await request(app).get(probe);
       expect(res.status).toBe(200);
       expect(res.headers['x-ratelimit-limit']).toBeUndefined();
     }
     expect((await request(app).get('/ready')).body).toEqual({ status: 'ready', database: 'up', redis: 'up' });
+  });
+
+  test('when a client asks for paths that do not exist, then those count too (the door is in front of every path but the probes)', async () => {
+    const { app } = limited('2/1m');
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await request(app).get(`/no/such/path/${i}`)).status);
+    expect(statuses).toEqual([404, 404, 429]);
   });
 });
 

@@ -1,27 +1,24 @@
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import fresh from 'fresh';
 import { parseAuthorization, type Accepts, type Authenticator } from '../auth';
-import { sendError, type HttpError } from '../errors';
-import { logRequest, type Logger } from '../logger';
-import type { RequestRateLimiter } from '../rateLimit';
+import type { RequestLog } from '../logger';
 import { PageCache, type RenderedPage } from './pageCache';
 import type { CollectionState } from './repository';
 import type { CollectionStateCache } from './stateCache';
 
 export interface CachedAnswersOptions {
-  /** Where every request this front does not answer goes: the whole API. */
-  app: RequestListener;
   answers: PageCache;
   collectionState: CollectionStateCache;
   readState: () => Promise<CollectionState>;
   authenticator: Authenticator;
   accepts: Accepts;
-  rateLimiter: RequestRateLimiter | undefined;
-  logger: Logger;
   publicUrl: string | undefined;
   /** With a proxy trusted, links depend on X-Forwarded-* and the peer: only Express computes them. */
   trustProxy: unknown;
 }
+
+/** Answers the request and returns true, or returns false and leaves it to `next`. */
+export type CachedAnswers = (req: IncomingMessage, res: ServerResponse, log: RequestLog, next: () => void) => void;
 
 /**
  * A cache in front of Express for repeated GETs. Express costs more CPU per request than all the
@@ -29,14 +26,14 @@ export interface CachedAnswersOptions {
  * middleware and no route 174 µs; it swaps the prototypes of every req and res, which sends
  * node's http code down slow paths). So a GET that brings credentials verified moments ago (a
  * fresh credential cache entry, of a kind the API accepts), for a URL whose answer the routes
- * rendered for the collection's current version, is answered here with those bytes and what the
- * Express path adds to them: X-Request-Id, the rate limit charged to the user, 304 for a matching
- * If-None-Match (the `fresh` module, as Express), the log line. Everything else, every miss and
- * every error, goes to Express, where all the rules live; nothing is answered here that Express
- * has not answered the same way.
+ * rendered for the collection's current version, is answered here with those bytes, ETag and
+ * Link, or 304 for a matching If-None-Match (the `fresh` module, as Express). It comes after the
+ * door (rate limit, blocked clients) like every request. Everything else, every miss and every
+ * error goes to Express, where all the rules live; nothing is answered here that Express has not
+ * answered the same way.
  */
-export function cachedAnswers(options: CachedAnswersOptions): RequestListener {
-  const { app, answers, collectionState, readState, authenticator, accepts, rateLimiter, logger, publicUrl } = options;
+export function cachedAnswers(options: CachedAnswersOptions): CachedAnswers {
+  const { answers, collectionState, readState, authenticator, accepts, publicUrl } = options;
   const proxied = options.trustProxy !== false && options.trustProxy !== undefined && !publicUrl;
 
   const keyOf = (req: IncomingMessage): string | undefined => {
@@ -59,30 +56,22 @@ export function cachedAnswers(options: CachedAnswersOptions): RequestListener {
     res.end(page.body);
   };
 
-  return (req, res) => {
+  return (req, res, log, next) => {
     const key = keyOf(req);
-    const started = performance.now();
-    if (key === undefined || !answers.has(key)) return void app(req, res);
-    const user = authenticator.verified(parseAuthorization(req.headers.authorization), accepts);
-    if (!user) return void app(req, res);
+    if (key === undefined || !answers.has(key)) return next();
+    if (!authenticator.verified(parseAuthorization(req.headers.authorization), accepts)) return next();
     collectionState.read(readState).then(
       (state) => {
         const page = answers.get(state.version, key);
-        if (!page) return void app(req, res);
-        logRequest(logger, req, res, { started, cached: true });
-        if (!rateLimiter) return send(req, res, page);
-        rateLimiter.chargeUser(user, res).then(
-          () => send(req, res, page),
-          // Only a refusal: a failing store lets the request through.
-          (refusal: HttpError) => sendError(res, refusal),
-        );
+        if (!page) return next();
+        log.cached = true;
+        send(req, res, page);
       },
       // The database did not answer: Express says so in the API's words.
-      () => void app(req, res),
+      next,
     );
   };
 }
-
 /** A GET with a body goes through Express's body parser, which may refuse it. */
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
