@@ -7,23 +7,28 @@ import type { RequestRateLimiter } from './rateLimit';
 /**
  * What every request except the probes passes before any other work (body parsing, routing,
  * passport): the rate limit, then the failed-login block. Credentials this process verified
- * before are charged to their user and never blocked; a blocked client is answered at once, so
- * password guessing costs the server little and verified clients keep their share of it.
+ * before are charged to their user and never blocked. A blocked client is answered without any
+ * of that work, and `blockedAnswerDelayMs` late: a flood of guesses on N connections then gets at
+ * most N answers per delay, so it cannot take the cores that verified clients need (measured: a
+ * 16-connection flood answered at once halved the list's rate), while the client learns the same
+ * (429, Retry-After) soon enough.
  */
 export class Door {
   constructor(
     private readonly authenticator: Authenticator,
     private readonly throttle: LoginThrottle,
     private readonly rateLimiter: RequestRateLimiter | undefined,
+    private readonly blockedAnswerDelayMs = 250,
   ) {}
 
-  /** The refusal to answer, or undefined to go on. Synchronous without a rate limit. */
+  /** The refusal to answer, or undefined to go on. Synchronous for most requests without a rate limit. */
   admit(req: IncomingMessage, res: ServerResponse, client: string): Refusal | undefined | Promise<Refusal | undefined> {
     const authorization = parseAuthorization(req.headers.authorization);
     const known = this.authenticator.known(authorization);
     const blocked = () => {
       const seconds = known ? 0 : this.throttle.blockedFor(client);
-      return seconds > 0 ? tooManyAttempts(seconds) : undefined;
+      if (seconds === 0) return undefined;
+      return new Promise<Refusal>((resolve) => setTimeout(resolve, this.blockedAnswerDelayMs, tooManyAttempts(seconds)));
     };
     if (!this.rateLimiter) return blocked();
     return this.rateLimiter.admit(req, res, authorization, known, client).then((refusal) => refusal ?? blocked());

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import request from 'supertest';
 import { CredentialCache, parseAuthorization } from '../src/auth';
 import { recreateSchema } from '../src/db';
@@ -269,6 +270,35 @@ describe('the login throttle', () => {
     // Not cached yet, from the same address: it waits out the block like any other new login.
     await addTestUser(database.db, 'newcomer', 'pw');
     expect((await request(app).get('/api/v1.0/pxcodes/').auth('newcomer', 'pw')).status).toBe(429);
+  });
+
+  test('when a blocked client keeps on, then its 429s come a quarter of a second late, while verified clients are answered at once', async () => {
+    const { app } = buildTestApp(database.db, { loginThrottle: new LoginThrottle(1, 2) });
+    const server = await new Promise<Server>((resolve) => {
+      const listening = createServer(app).listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    try {
+      const list = () => request(server).get('/api/v1.0/pxcodes/');
+      expect((await list().auth(user.username, user.password)).status).toBe(200);
+      await list().auth(user.username, 'wrong-1');
+      expect((await list().auth(user.username, 'wrong-2')).status).toBe(429); // the throttle's own answer
+      const timed = async (send: () => Promise<{ status: number }>) => {
+        const started = performance.now();
+        const { status } = await send();
+        return { status, ms: performance.now() - started };
+      };
+      // A flood on 16 connections: every refusal is held, so it cannot make the server busy.
+      const flood = await Promise.all(Array.from({ length: 16 }, (_, i) => timed(() => list().auth(user.username, `guess-${i}`))));
+      for (const { status, ms } of flood) {
+        expect(status).toBe(429);
+        expect(ms).toBeGreaterThanOrEqual(245);
+      }
+      const verified = await timed(() => list().auth(user.username, user.password));
+      expect(verified.status).toBe(200);
+      expect(verified.ms).toBeLessThan(200);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('when wrong passwords come in a burst, all at once, then only the allowed number is hashed', async () => {
