@@ -1,7 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import proxyAddr from 'proxy-addr';
-import { authenticate, Authenticator, type Accepts, type CredentialCache } from './auth';
+import { authenticate, Authenticator, parseAuthorization, verifiedUser, type Accepts, type CredentialCache } from './auth';
 import { Door } from './door';
 import type { Database } from './db';
 import type { LoginThrottle } from './loginThrottle';
@@ -59,7 +59,7 @@ export function buildApp(deps: AppDeps): RequestListener {
   const authenticator = new Authenticator(deps.db, deps.credentialCache, deps.loginThrottle, deps.tokens);
   const tokens = deps.tokens !== undefined;
   const rateLimiter = deps.rateLimit && new RequestRateLimiter(deps.rateLimit.setting, deps.rateLimit.limiters, deps.logger);
-  const door = new Door(authenticator, deps.loginThrottle, rateLimiter);
+  const door = new Door(deps.loginThrottle, rateLimiter);
   // A request charged to its address at the door is charged to its user once known.
   const authenticated = (accepts: Accepts): RequestHandler[] => [
     authenticate(authenticator, accepts),
@@ -84,8 +84,6 @@ export function buildApp(deps: AppDeps): RequestListener {
     answers,
     collectionState,
     readState: () => pxcodeService.collectionState(deps.db),
-    authenticator,
-    accepts: apiAccepts,
     publicUrl: deps.publicUrl,
     trustProxy: deps.trustProxy,
   });
@@ -97,8 +95,12 @@ export function buildApp(deps: AppDeps): RequestListener {
   return (req, res) => {
     const log = logRequest(deps.logger, req, res);
     if (isProbe(req.url)) return toExpress(req, res);
-    const next = (refusal: Refusal | undefined) => (refusal ? sendError(res, refusal) : cached(req, res, log, () => toExpress(req, res)));
-    const refusal = door.admit(req, res, proxyAddr(req, trust));
+    // Read once for the door and the cache; Express's passport reads them again when it is reached.
+    const authorization = parseAuthorization(req.headers.authorization);
+    const remembered = authenticator.remembered(authorization);
+    const user = verifiedUser(remembered, apiAccepts);
+    const next = (refusal: Refusal | undefined) => (refusal ? sendError(res, refusal) : cached(req, res, user, log, () => toExpress(req, res)));
+    const refusal = door.admit(req, res, proxyAddr(req, trust), authorization, remembered?.user);
     if (refusal instanceof Promise) refusal.then(next, (error: unknown) => respondWithError(deps.logger, error, req, res));
     else next(refusal);
   };

@@ -221,25 +221,36 @@ export class Authenticator {
   }
 
   /**
-   * The user, when these credentials passed their check moments ago (a fresh cache entry) and are
-   * of a kind the endpoint accepts: what passport would conclude from the cache; no work done.
+   * What this process remembers of these credentials, with no work done (one HMAC): the user they
+   * were verified for, whether that is fresh, and whether they are a token (a token is remembered
+   * only while fresh).
    */
-  verified(authorization: Authorization, accepts: Accepts): AuthenticatedUser | undefined {
+  remembered(authorization: Authorization): Remembered | undefined {
     if (typeof authorization !== 'object') return undefined;
     const token = tokenOf(authorization);
-    if (token !== undefined) return accepts.tokens ? this.cache.getToken(token) : undefined;
-    if (authorization.scheme !== 'basic' || !accepts.passwords) return undefined;
-    return this.cache.get(authorization.username, authorization.password);
-  }
-
-  /** The user these credentials were verified for before, if this process remembers; no work done. */
-  known(authorization: Authorization): AuthenticatedUser | undefined {
-    if (typeof authorization !== 'object') return undefined;
-    const token = tokenOf(authorization);
-    if (token !== undefined) return this.cache.getToken(token);
+    if (token !== undefined) {
+      const user = this.cache.getToken(token);
+      return user && { user, fresh: true, token: true };
+    }
     if (authorization.scheme !== 'basic') return undefined;
-    return this.cache.lookup(authorization.username, authorization.password)?.user;
+    const found = this.cache.lookup(authorization.username, authorization.password);
+    return found && { ...found, token: false };
   }
+}
+
+export interface Remembered {
+  user: AuthenticatedUser;
+  fresh: boolean;
+  token: boolean;
+}
+
+/**
+ * The user, when the credentials passed their check moments ago and are of a kind the endpoint
+ * accepts: what passport would conclude from the cache.
+ */
+export function verifiedUser(remembered: Remembered | undefined, accepts: Accepts): AuthenticatedUser | undefined {
+  if (!remembered?.fresh) return undefined;
+  return (remembered.token ? accepts.tokens : accepts.passwords) ? remembered.user : undefined;
 }
 
 /** What an endpoint accepts: passwords, tokens, or both; and why it refuses a token. */

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseAuthorization, tooManyAttempts, type Authenticator } from './auth';
+import { tooManyAttempts, type AuthenticatedUser, type Authorization } from './auth';
 import type { Refusal } from './errors';
 import type { LoginThrottle } from './loginThrottle';
 import type { RequestRateLimiter } from './rateLimit';
@@ -15,16 +15,16 @@ import type { RequestRateLimiter } from './rateLimit';
  */
 export class Door {
   constructor(
-    private readonly authenticator: Authenticator,
     private readonly throttle: LoginThrottle,
     private readonly rateLimiter: RequestRateLimiter | undefined,
     private readonly blockedAnswerDelayMs = 250,
   ) {}
 
-  /** The refusal to answer, or undefined to go on. Synchronous for most requests without a rate limit. */
-  admit(req: IncomingMessage, res: ServerResponse, client: string): Refusal | undefined | Promise<Refusal | undefined> {
-    const authorization = parseAuthorization(req.headers.authorization);
-    const known = this.authenticator.known(authorization);
+  /**
+   * The refusal to answer, or undefined to go on (synchronous for most requests without a rate
+   * limit). `known` is the user these credentials were verified for before, if any.
+   */
+  admit(req: IncomingMessage, res: ServerResponse, client: string, authorization: Authorization, known: AuthenticatedUser | undefined): Refusal | undefined | Promise<Refusal | undefined> {
     const blocked = () => {
       const seconds = known ? 0 : this.throttle.blockedFor(client);
       if (seconds === 0) return undefined;

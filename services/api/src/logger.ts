@@ -65,9 +65,8 @@ export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResp
   const { method, url } = req;
   const remoteAddress = req.socket.remoteAddress;
   const log: RequestLog = { cached: false };
-  const done = () => {
-    res.removeListener('finish', done);
-    res.removeListener('close', done);
+  // 'close' follows 'finish' on every response, and comes alone when the client went away.
+  res.once('close', () => {
     const line = {
       req: { id, method, url, remoteAddress },
       res: { statusCode: res.statusCode },
@@ -77,8 +76,6 @@ export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResp
     if (!res.writableFinished) logger.warn(line, 'request aborted');
     else if (res.statusCode >= 500) logger.error(line, 'request errored');
     else logger.info(line, 'request completed');
-  };
-  res.on('finish', done);
-  res.on('close', done);
+  });
   return log;
 }

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import { buildApp, apiPrefix } from './app';
 import { CredentialCache } from './auth';
 import { loadConfig, type Config } from './config';
-import { createDatabase, migrate, waitForDatabase, type Database } from './db';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded';
+import { connectDatabase } from './connection';
+import { migrate } from './db';
 import { createLogger, type Logger } from './logger';
 import { memoryLimiters, redisLimiters } from './limiters';
 import { LoginThrottle } from './loginThrottle';
@@ -13,46 +13,6 @@ import { loadTokenSecret } from './tokens/secret';
 import { Tokens } from './tokens/tokens';
 import { listenForChanges } from './changeListener';
 import { CollectionStateCache } from './pxcodes/stateCache';
-
-export interface DatabaseConnection {
-  db: Database;
-  url: string;
-  close(): Promise<void>;
-}
-
-/**
- * DATABASE_URL when given, else the embedded PostgreSQL (the server owns it; CLI commands share
- * a running one); waits until it answers.
- */
-export async function connectDatabase(
-  config: Config,
-  logger: Logger,
-  embeddedMode: 'own' | 'shared' = 'own',
-): Promise<DatabaseConnection> {
-  let embedded: EmbeddedDatabase | undefined;
-  let url = config.DATABASE_URL;
-  if (!url) {
-    embedded = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR, config.EMBEDDED_PG_PORT, logger, embeddedMode);
-    url = embedded.url;
-    logger.info({ dir: config.EMBEDDED_PG_DIR, port: config.EMBEDDED_PG_PORT }, 'embedded PostgreSQL running');
-  }
-  const db = createDatabase(url, config.DB_POOL_MAX, logger);
-  try {
-    await waitForDatabase(db, config.DB_WAIT_SECONDS, logger);
-  } catch (error) {
-    await db.destroy();
-    await embedded?.stop();
-    throw error;
-  }
-  return {
-    db,
-    url,
-    async close() {
-      await db.destroy();
-      await embedded?.stop();
-    },
-  };
-}
 
 /** Start-up: config -> database -> migrate -> seed a new database -> listen; SIGTERM drains and exits 0. */
 export async function serve(config: Config = loadConfig(), logger: Logger = createLogger(config.LOG_LEVEL)): Promise<void> {

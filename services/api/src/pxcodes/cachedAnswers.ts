@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fresh from 'fresh';
-import { parseAuthorization, type Accepts, type Authenticator } from '../auth';
+import type { AuthenticatedUser } from '../auth';
 import type { RequestLog } from '../logger';
 import { PageCache, type RenderedPage } from './pageCache';
 import type { CollectionState } from './repository';
@@ -10,22 +10,23 @@ export interface CachedAnswersOptions {
   answers: PageCache;
   collectionState: CollectionStateCache;
   readState: () => Promise<CollectionState>;
-  authenticator: Authenticator;
-  accepts: Accepts;
   publicUrl: string | undefined;
   /** With a proxy trusted, links depend on X-Forwarded-* and the peer: only Express computes them. */
   trustProxy: unknown;
 }
 
-/** Answers the request and returns true, or returns false and leaves it to `next`. */
-export type CachedAnswers = (req: IncomingMessage, res: ServerResponse, log: RequestLog, next: () => void) => void;
+/**
+ * Answers the request from the cache, or hands it to `next`. `user` is who the credentials were
+ * verified for moments ago, if they were (and the API accepts them).
+ */
+export type CachedAnswers = (req: IncomingMessage, res: ServerResponse, user: AuthenticatedUser | undefined, log: RequestLog, next: () => void) => void;
 
 /**
  * A cache in front of Express for repeated GETs. Express costs more CPU per request than all the
  * rest of a cached GET (measured here: a bare node:http server 29 µs per request, Express with one
  * middleware and no route 174 µs; it swaps the prototypes of every req and res, which sends
  * node's http code down slow paths). So a GET that brings credentials verified moments ago (a
- * fresh credential cache entry, of a kind the API accepts), for a URL whose answer the routes
+ * fresh credential cache entry, of a kind the API accepts: see verifiedUser), for a URL whose answer the routes
  * rendered for the collection's current version, is answered here with those bytes, ETag and
  * Link, or 304 for a matching If-None-Match (the `fresh` module, as Express). It comes after the
  * door (rate limit, blocked clients) like every request. Everything else, every miss and every
@@ -33,7 +34,7 @@ export type CachedAnswers = (req: IncomingMessage, res: ServerResponse, log: Req
  * answered the same way.
  */
 export function cachedAnswers(options: CachedAnswersOptions): CachedAnswers {
-  const { answers, collectionState, readState, authenticator, accepts, publicUrl } = options;
+  const { answers, collectionState, readState, publicUrl } = options;
   const proxied = options.trustProxy !== false && options.trustProxy !== undefined && !publicUrl;
 
   const keyOf = (req: IncomingMessage): string | undefined => {
@@ -56,10 +57,9 @@ export function cachedAnswers(options: CachedAnswersOptions): CachedAnswers {
     res.end(page.body);
   };
 
-  return (req, res, log, next) => {
-    const key = keyOf(req);
+  return (req, res, user, log, next) => {
+    const key = user && keyOf(req);
     if (key === undefined || !answers.has(key)) return next();
-    if (!authenticator.verified(parseAuthorization(req.headers.authorization), accepts)) return next();
     collectionState.read(readState).then(
       (state) => {
         const page = answers.get(state.version, key);
