@@ -78,6 +78,14 @@ check "the first item is the seed's" equals "$(jq -c '.items[0]' <<<"$body")" \
 step "CRUD with curl"
 check "GET an item" equals "$(curl -s -u admin:admin "$api/057" | jq -r .procedure)" "DEGENERATIVE NERVOUS SYSTEM DISORDERS W/O MCC"
 check "GET an unknown item is 404" equals "$(status_of -u admin:admin "$api/nope")" 404
+first=$(curl -s -u admin:admin -H 'X-Request-Id: e2e-repeat-1' "$api/?per_page=7&page=2")
+again=$(curl -s -u admin:admin -H 'X-Request-Id: e2e-repeat-2' "$api/?per_page=7&page=2")
+check "a repeated GET answers the same bytes" equals "$again" "$first"
+check "  ... from the cache in front of Express (its log line says cached)" \
+  bash -c 'for _ in $(seq 50); do # the line is written as the response ends: poll for it
+    docker logs starter-api 2>/dev/null | grep "\"id\":\"e2e-repeat-2\"" | grep -q "\"cached\":true" && exit 0
+    sleep 0.1
+  done; exit 1'
 check "no credentials is 401" equals "$(status_of "$api/")" 401
 check "a wrong password is 401" equals "$(status_of -u admin:wrong "$api/")" 401
 check "POST creates (201)" equals "$(status_of -u admin:admin -H 'Content-Type: application/json' \

@@ -41,10 +41,12 @@ export interface AppDeps {
 
 export const apiPrefix = '/api/v1.0';
 
-/** Liveness and readiness probes: never counted, never refused at the door. */
-function isProbe(url: string | undefined): boolean {
-  const path = (url ?? '').split('?', 1)[0]!.toLowerCase().replace(/\/$/, '');
-  return path === '/health' || path === '/ready';
+/** Liveness and readiness probes (as Express routes them): never counted, never refused at the door. */
+function isProbe(url = ''): boolean {
+  // An absolute-form request line (GET http://host/health) names its path after the host.
+  const path = url.startsWith('/') ? url.split('?', 1)[0]! : (URL.parse(url)?.pathname ?? '');
+  const normalised = path.toLowerCase().replace(/\/$/, '');
+  return normalised === '/health' || normalised === '/ready';
 }
 
 /**
@@ -95,13 +97,20 @@ export function buildApp(deps: AppDeps): RequestListener {
   return (req, res) => {
     const log = logRequest(deps.logger, req, res);
     if (isProbe(req.url)) return toExpress(req, res);
-    // Read once for the door and the cache; Express's passport reads them again when it is reached.
-    const authorization = parseAuthorization(req.headers.authorization);
-    const remembered = authenticator.remembered(authorization);
-    const user = verifiedUser(remembered, apiAccepts);
-    const next = (refusal: Refusal | undefined) => (refusal ? sendError(res, refusal) : cached(req, res, user, log, () => toExpress(req, res)));
-    const refusal = door.admit(req, res, proxyAddr(req, trust), authorization, remembered?.user);
-    if (refusal instanceof Promise) refusal.then(next, (error: unknown) => respondWithError(deps.logger, error, req, res));
-    else next(refusal);
+    // Outside Express nothing catches for us: whatever fails is answered in the API's words.
+    const fail = (error: unknown) => respondWithError(deps.logger, error, req, res);
+    try {
+      // Read once for the door and the cache; Express's passport reads them again when it is reached.
+      const authorization = parseAuthorization(req.headers.authorization);
+      const remembered = authenticator.remembered(authorization);
+      const user = verifiedUser(remembered, apiAccepts);
+      const next = (refusal: Refusal | undefined) =>
+        refusal ? sendError(res, refusal) : cached(req, res, user, log, () => toExpress(req, res))?.catch(fail);
+      const refusal = door.admit(req, res, proxyAddr(req, trust) ?? 'unknown', authorization, remembered?.user);
+      if (refusal instanceof Promise) refusal.then(next).catch(fail);
+      else next(refusal);
+    } catch (error) {
+      fail(error);
+    }
   };
 }

@@ -69,7 +69,8 @@ const schema = z.object({
   HOST: z.string().trim().min(1).default('0.0.0.0'),
   PUBLIC_URL: z
     .url({ protocol: /^https?$/, message: 'expected an http(s) URL such as https://api.example.com' })
-    .transform((value) => value.replace(/\/+$/, ''))
+    // As a URL parser writes it: a non-ASCII host in punycode, so it can go into Link headers.
+    .transform((value) => new URL(value).href.replace(/\/+$/, ''))
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: trustProxy.default(false),

@@ -69,7 +69,8 @@ export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResp
   res.once('close', () => {
     const line = {
       req: { id, method, url, remoteAddress },
-      res: { statusCode: res.statusCode },
+      // A request abandoned before its answer began has no status to tell.
+      ...(res.headersSent ? { res: { statusCode: res.statusCode } } : {}),
       responseTime: Math.round((performance.now() - started) * 10) / 10,
       ...(log.cached ? { cached: true } : {}),
     };

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { CredentialCache, parseAuthorization } from '../src/auth';
 import { recreateSchema } from '../src/db';
@@ -6,7 +7,7 @@ import { LoginThrottle } from '../src/loginThrottle';
 import { createLogger } from '../src/logger';
 import { deleteUser, setPassword } from '../src/users/repository';
 import { listenForChanges } from '../src/changeListener';
-import { addTestUser, buildTestApp, createTestDatabase, user, waitUntil, type TestDatabase } from './helpers';
+import { addTestUser, buildTestApp, createTestDatabase, rawHttp, user, waitUntil, type TestDatabase } from './helpers';
 
 let database: TestDatabase;
 
@@ -296,6 +297,27 @@ describe('the login throttle', () => {
       const verified = await timed(() => list().auth(user.username, user.password));
       expect(verified.status).toBe(200);
       expect(verified.ms).toBeLessThan(200);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test('when a blocked client pipelines guesses behind a held answer, then its connection is cut', async () => {
+    const { app } = buildTestApp(database.db, { loginThrottle: new LoginThrottle(1, 2) });
+    const server = await new Promise<Server>((resolve) => {
+      const listening = createServer(app).listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const guess = (password: string) =>
+        `GET /api/v1.0/pxcodes/ HTTP/1.1\r\nHost: x\r\nAuthorization: Basic ${Buffer.from(`${user.username}:${password}`).toString('base64')}\r\n\r\n`;
+      await request(server).get('/api/v1.0/pxcodes/').auth(user.username, 'wrong-1');
+      await request(server).get('/api/v1.0/pxcodes/').auth(user.username, 'wrong-2'); // blocked from here on
+      const started = performance.now();
+      const answered = await rawHttp(port, Array.from({ length: 50 }, (_, i) => guess(`guess-${i}`)).join(''));
+      expect(answered.match(/HTTP\/1\.1 /g) ?? []).toHaveLength(0);
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect((await request(server).get('/api/v1.0/pxcodes/').auth(user.username, user.password)).status).toBe(429);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

@@ -40,6 +40,13 @@ describe('loadConfig', () => {
   });
 
   test.each([
+    ['https://пример.рф/', 'https://xn--e1afmkfd.xn--p1ai'],
+    ['https://api.example.test/base path/', 'https://api.example.test/base%20path'],
+  ])('when PUBLIC_URL is %s, then links use %s (what HTTP headers can carry)', (value, expected) => {
+    expect(loadConfig({ PUBLIC_URL: value }).PUBLIC_URL).toBe(expected);
+  });
+
+  test.each([
     ['true', true],
     ['false', false],
     ['loopback, 10.0.0.0/8', ['loopback', '10.0.0.0/8']],

@@ -159,3 +159,13 @@ export async function databaseProxy(target: URL, delayMs = 0): Promise<{ url: st
     },
   };
 }
+
+/** Writes raw HTTP/1.1 to a listening server; resolves with all it sent back once the connection closes. */
+export async function rawHttp(port: number, text: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.write(text);
+  await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  return Buffer.concat(chunks).toString('latin1');
+}

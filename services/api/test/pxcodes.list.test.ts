@@ -3,6 +3,7 @@ import { listenForChanges, type ChangeListener } from '../src/changeListener';
 import { recreateSchema } from '../src/db';
 import { createLogger } from '../src/logger';
 import { CollectionStateCache } from '../src/pxcodes/stateCache';
+import { PageCache } from '../src/pxcodes/pageCache';
 import { importFile } from '../src/pxcodes/importer';
 import { sampleDataFile } from '../src/seed';
 import { addTestUser, buildTestApp, createTestDatabase, databaseProxy, user, waitUntil, type TestDatabase } from './helpers';
@@ -417,6 +418,30 @@ describe('with the change listener: the count and version kept in memory between
     const before = await total();
     await own.db('starter_pxcodes').insert({ pxcode: 'UNHEARD', procedure: 'X' });
     expect(await total()).toBe(before + 1);
+  });
+});
+
+describe('PageCache', () => {
+  const page = (bytes: number) => ({ body: Buffer.alloc(bytes), etag: '"e"' });
+
+  test('when clients send many long URLs, then the keys count against the budget and the cache stays within it', () => {
+    const cache = new PageCache(100_000);
+    for (let i = 0; i < 1000; i++) cache.set('e:1', `${i}?${'x'.repeat(1000)}`, page(10));
+    expect(cache.size).toBeLessThanOrEqual(100_000);
+    expect(cache.size).toBeGreaterThan(90_000);
+    expect(cache.get('e:1', `999?${'x'.repeat(1000)}`)).toBeDefined(); // the newest stay
+    expect(cache.get('e:1', `0?${'x'.repeat(1000)}`)).toBeUndefined();
+  });
+
+  test('when a slow request stores a page of an older version, then the newer pages stay', () => {
+    const cache = new PageCache();
+    cache.set('e:2', 'new', page(1));
+    cache.set('e:1', 'old', page(1));
+    expect(cache.get('e:2', 'new')).toBeDefined();
+    expect(cache.get('e:1', 'old')).toBeUndefined();
+    cache.set('f:1', 'after resetdb', page(1)); // another epoch: the table was made again
+    expect(cache.get('f:1', 'after resetdb')).toBeDefined();
+    expect(cache.get('e:2', 'new')).toBeUndefined();
   });
 });
 

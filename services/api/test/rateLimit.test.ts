@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { rateLimit } from '../src/config';
@@ -5,7 +7,7 @@ import { memoryLimiters, redisLimiters, type LimiterFactory } from '../src/limit
 import { createLogger } from '../src/logger';
 import { LoginThrottle } from '../src/loginThrottle';
 import { connectRedis, type RedisConnection } from '../src/redis';
-import { addTestUser, buildTestApp, createTestDatabase, LogCapture, testRedisUrl, user, waitUntil, type TestDatabase } from './helpers';
+import { addTestUser, buildTestApp, createTestDatabase, LogCapture, rawHttp, testRedisUrl, user, waitUntil, type TestDatabase } from './helpers';
 import { startRedis, type TestRedis } from './redisServer';
 
 let database: TestDatabase;
@@ -137,6 +139,17 @@ describe('RATE_LIMIT=5/15s, counted in Redis', () => {
       expect(res.headers['x-ratelimit-limit']).toBeUndefined();
     }
     expect((await request(app).get('/ready')).body).toEqual({ status: 'ready', database: 'up', redis: 'up' });
+    // The absolute form of a request line (GET http://host/health) is a probe too.
+    const server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const probe = 'GET http://127.0.0.1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+      const answers = await rawHttp((server.address() as AddressInfo).port, `${probe}${probe}${probe.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}`);
+      expect(answers.match(/HTTP\/1\.1 200 /g)).toHaveLength(3);
+      expect(answers).not.toMatch(/x-ratelimit/i);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('when a client asks for paths that do not exist, then those count too (the door is in front of every path but the probes)', async () => {

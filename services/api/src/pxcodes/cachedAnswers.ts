@@ -17,9 +17,9 @@ export interface CachedAnswersOptions {
 
 /**
  * Answers the request from the cache, or hands it to `next`. `user` is who the credentials were
- * verified for moments ago, if they were (and the API accepts them).
+ * verified for moments ago, if they were (and the API accepts them). A promise when it waited.
  */
-export type CachedAnswers = (req: IncomingMessage, res: ServerResponse, user: AuthenticatedUser | undefined, log: RequestLog, next: () => void) => void;
+export type CachedAnswers = (req: IncomingMessage, res: ServerResponse, user: AuthenticatedUser | undefined, log: RequestLog, next: () => void) => void | Promise<void>;
 
 /**
  * A cache in front of Express for repeated GETs. Express costs more CPU per request than all the
@@ -60,7 +60,7 @@ export function cachedAnswers(options: CachedAnswersOptions): CachedAnswers {
   return (req, res, user, log, next) => {
     const key = user && keyOf(req);
     if (key === undefined || !answers.has(key)) return next();
-    collectionState.read(readState).then(
+    return collectionState.read(readState).then(
       (state) => {
         const page = answers.get(state.version, key);
         if (!page) return next();
@@ -72,8 +72,7 @@ export function cachedAnswers(options: CachedAnswersOptions): CachedAnswers {
     );
   };
 }
-/** A GET with a body goes through Express's body parser, which may refuse it. */
+/** As the body parser decides (type-is): any Content-Length, even 0, means a body it may refuse. */
 function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }

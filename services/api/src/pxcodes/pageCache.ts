@@ -16,7 +16,14 @@ export class PageCache {
   private readonly pages = new Map<string, RenderedPage>();
   private bytes = 0;
 
-  constructor(private readonly maxBytes = 16 * 1024 * 1024) {}
+  /** Keys count too: a URL can be long, and any signed-in client chooses it. */
+  constructor(
+    private readonly maxBytes = 16 * 1024 * 1024,
+    private readonly maxPages = 20_000,
+  ) {}
+
+  /** Longer URLs are answered, never kept: no real client needs one. */
+  static readonly maxKeyLength = 1024;
 
   static key(baseUrl: string, url: string): string {
     return `${baseUrl} ${url}`;
@@ -36,22 +43,41 @@ export class PageCache {
    * very version it was stored under, and its rows were read after that version: never older.
    */
   set(version: string, key: string, page: RenderedPage): void {
+    if (key.length > PageCache.maxKeyLength) return;
     if (version !== this.version) {
+      // A slow request of an older version must not throw away the pages of the newer one.
+      if (this.version !== undefined && isOlder(version, this.version)) return;
       this.pages.clear();
       this.bytes = 0;
       this.version = version;
     }
     this.remove(key);
     this.pages.set(key, page);
-    this.bytes += page.body.length;
+    this.bytes += sizeOf(key, page);
     // A Map iterates in insertion order: the first key is the oldest answer.
-    while (this.bytes > this.maxBytes && this.pages.size > 1) this.remove(this.pages.keys().next().value as string);
+    while ((this.bytes > this.maxBytes || this.pages.size > this.maxPages) && this.pages.size > 1) {
+      this.remove(this.pages.keys().next().value as string);
+    }
+  }
+
+  /** Bytes held, keys included. */
+  get size(): number {
+    return this.bytes;
   }
 
   private remove(key: string): void {
     const page = this.pages.get(key);
     if (!page) return;
-    this.bytes -= page.body.length;
+    this.bytes -= sizeOf(key, page);
     this.pages.delete(key);
   }
+}
+
+const sizeOf = (key: string, page: RenderedPage) => key.length * 2 + page.body.length + page.etag.length + (page.link?.length ?? 0);
+
+/** Versions are `epoch:counter` (see readState): within one epoch the counter only grows. */
+function isOlder(version: string, than: string): boolean {
+  const [epoch, counter] = version.split(':');
+  const [thanEpoch, thanCounter] = than.split(':');
+  return epoch === thanEpoch && Number(counter) < Number(thanCounter);
 }

@@ -86,13 +86,11 @@ export function pxcodeRoutes({ db, publicUrl, collectionState, answers }: Pxcode
     .get(async (req, res) => {
       const state = await collectionState.read(readState);
       const key = answerKey(req);
-      let page = answers.get(state.version, key);
-      if (!page) {
-        const rendered = await renderList(req, collectionUrl(req), listQuery.parse(req.query), state);
-        page = rendered.page;
-        answers.set(rendered.version, key, page);
-      }
+      const cached = answers.get(state.version, key);
+      if (cached) return send(res, cached);
+      const { page, version } = await renderList(req, collectionUrl(req), listQuery.parse(req.query), state);
       send(res, page);
+      answers.set(version, key, page); // kept once sent: an answer that cannot be sent is never replayed
     })
     .post(requireJson, async (req, res) => {
       const item = changed(await service.create(db, createBody.parse(req.body)));
@@ -111,13 +109,12 @@ export function pxcodeRoutes({ db, publicUrl, collectionState, answers }: Pxcode
     .get(async (req, res) => {
       const state = await collectionState.read(readState);
       const key = answerKey(req);
-      let page = answers.get(state.version, key);
-      if (!page) {
-        // Read after the version: an item kept under it is never older than that version.
-        page = renderItem(req, await service.get(db, req.params.pxcode));
-        answers.set(state.version, key, page);
-      }
+      const cached = answers.get(state.version, key);
+      if (cached) return send(res, cached);
+      // Read after the version: an item kept under it is never older than that version.
+      const page = renderItem(req, await service.get(db, req.params.pxcode));
       send(res, page);
+      answers.set(state.version, key, page);
     })
     .put(requireJson, async (req, res) => {
       const changes = replaceBody.parse(req.body);
