@@ -52,10 +52,23 @@ describe('migrate', () => {
   test('when the database is new, then it applies the migrations once', async () => {
     expect(await run(['migrate'])).toEqual({
       code: 0,
-      stdout: 'applied 4 migration(s): 20261125000000_initial, 20261125010000_pxcodes_state, 20261126000000_users_token_version, 20261126010000_pxcodes_notify\n',
+      stdout: 'applied 5 migration(s): 20261125000000_initial, 20261125010000_pxcodes_state, 20261126000000_users_token_version, 20261126010000_pxcodes_notify, 20261126020000_pxcodes_code_collation\n',
       stderr: '',
     });
     expect((await run(['migrate'])).stdout).toBe('the database is up to date\n');
+  });
+
+  test('when migrated, then codes compare byte by byte (collation C) and a lookup by code uses the unique index', async () => {
+    expect((await run(['migrate'])).code).toBe(0);
+    const { rows } = await database.db.raw(
+      "select collation_name from information_schema.columns where table_name = 'starter_pxcodes' and column_name = 'pxcode'",
+    );
+    expect(rows).toEqual([{ collation_name: 'C' }]);
+    const plan = await database.db.transaction(async (trx) => {
+      await trx.raw('set local enable_seqscan = off');
+      return (await trx.raw("explain select * from starter_pxcodes where pxcode = ?", ['039'])).rows.map((row: { 'QUERY PLAN': string }) => row['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toMatch(/Index Scan using starter_pxcodes_pxcode_unique/);
   });
 });
 

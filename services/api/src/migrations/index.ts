@@ -3,6 +3,7 @@ import * as initial from './20261125000000_initial';
 import * as pxcodesState from './20261125010000_pxcodes_state';
 import * as usersTokenVersion from './20261126000000_users_token_version';
 import * as pxcodesNotify from './20261126010000_pxcodes_notify';
+import * as pxcodesCodeCollation from './20261126020000_pxcodes_code_collation';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '20261125010000_pxcodes_state': pxcodesState,
   '20261126000000_users_token_version': usersTokenVersion,
   '20261126010000_pxcodes_notify': pxcodesNotify,
+  '20261126020000_pxcodes_code_collation': pxcodesCodeCollation,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
