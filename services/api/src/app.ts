@@ -91,6 +91,7 @@ export function buildApp(deps: AppDeps): RequestListener {
   });
   // The client's address as Express's req.ip has it (honouring 'trust proxy').
   const trust = app.get('trust proxy fn') as Parameters<typeof proxyAddr>[1];
+  const clientAddress = deps.trustProxy ? (req: IncomingMessage) => proxyAddr(req, trust) : (req: IncomingMessage) => req.socket.remoteAddress;
   const toExpress = (req: IncomingMessage, res: ServerResponse) => void app(req, res);
   // The log line, the door and the cache come before Express: its per-request set-up costs more
   // than all of them (see cachedAnswers.ts), and a refused or cached request never needs it.
@@ -106,7 +107,7 @@ export function buildApp(deps: AppDeps): RequestListener {
       const user = verifiedUser(remembered, apiAccepts);
       const next = (refusal: Refusal | undefined) =>
         refusal ? sendError(res, refusal) : cached(req, res, user, log, () => toExpress(req, res))?.catch(fail);
-      const refusal = door.admit(req, res, proxyAddr(req, trust) ?? 'unknown', authorization, remembered?.user);
+      const refusal = door.admit(req, res, clientAddress(req) ?? 'unknown', authorization, remembered?.user);
       if (refusal instanceof Promise) refusal.then(next).catch(fail);
       else next(refusal);
     } catch (error) {

@@ -45,15 +45,9 @@ export function cachedAnswers(options: CachedAnswersOptions): CachedAnswers {
   };
 
   const send = (req: IncomingMessage, res: ServerResponse, page: RenderedPage) => {
-    res.setHeader('ETag', page.etag);
-    if (page.link) res.setHeader('Link', page.link);
-    if (fresh(req.headers, { etag: page.etag })) {
-      res.statusCode = 304;
-      res.end();
-      return;
-    }
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', page.body.length);
+    const link = page.link ? { Link: page.link } : {};
+    if (fresh(req.headers, { etag: page.etag })) return void res.writeHead(304, { ETag: page.etag, ...link }).end();
+    res.writeHead(200, { ETag: page.etag, ...link, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': page.body.length });
     res.end(page.body);
   };
 
