@@ -109,6 +109,9 @@ async function main(): Promise<void> {
         [settings.bigRows],
       ),
     );
+    // What autovacuum would do over the next minutes, done now: it would otherwise run during the
+    // scenarios and imports that follow, on the same two cores, and blur their figures.
+    await withClient(dbUrl, (client) => client.query('vacuum analyze starter_pxcodes'));
     const total = await withClient(dbUrl, async (client) => Number((await client.query('select count(*) from starter_pxcodes')).rows[0].count));
     const pages = Math.ceil(total / 100);
     const deepPage = Math.ceil(pages * 0.95);
@@ -227,6 +230,7 @@ async function importRuns(serverUrl: string, work: string): Promise<ImportFigure
   for (const [format, file, target] of [['CSV', csv, '>= 200k rows/s'], ["seed's INSERT format", sql, '>= 100k rows/s, RSS < 200 MB']] as const) {
     const url = await freshDatabase(serverUrl, 'starter_bench_import');
     await runCli(['migrate'], url);
+    await autovacuumIdle(serverUrl);
     log(`import ${format}`);
     const started = process.hrtime.bigint();
     const output = await runCli(['import', file], url);
@@ -235,6 +239,19 @@ async function importRuns(serverUrl: string, work: string): Promise<ImportFigure
     figures.push({ format, rows: settings.importRows, seconds: Number(seconds.toFixed(2)), rowsPerSecond: Math.round(settings.importRows / seconds), peakRssMb: Number(rss ?? NaN), target });
   }
   return figures;
+}
+
+/** Waits until no autovacuum worker runs on the server, so an import is measured alone. */
+async function autovacuumIdle(serverUrl: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  const running = () =>
+    withClient(serverUrl, async (client) =>
+      Number((await client.query("select count(*) from pg_stat_activity where backend_type = 'autovacuum worker'")).rows[0].count),
+    );
+  for (let first = true; (await running()) > 0 && Date.now() < deadline; first = false) {
+    if (first) log('waiting for autovacuum to finish');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 async function writeLines(file: string, header: string | undefined, line: (i: number) => string): Promise<void> {
