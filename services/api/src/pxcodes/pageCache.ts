@@ -45,8 +45,8 @@ export class PageCache {
   set(version: string, key: string, page: RenderedPage): void {
     if (key.length > PageCache.maxKeyLength) return;
     if (version !== this.version) {
-      // A slow request of an older version must not throw away the pages of the newer one.
-      if (this.version !== undefined && isOlder(version, this.version)) return;
+      // Any other version replaces the pages, even one that looks older: a restored dump brings
+      // the counter back, and the pages of the number it had must not outlive what they showed.
       this.pages.clear();
       this.bytes = 0;
       this.version = version;
@@ -75,9 +75,3 @@ export class PageCache {
 
 const sizeOf = (key: string, page: RenderedPage) => key.length * 2 + page.body.length + page.etag.length + (page.link?.length ?? 0);
 
-/** Versions are `epoch:counter` (see readState): within one epoch the counter only grows. */
-function isOlder(version: string, than: string): boolean {
-  const [epoch, counter] = version.split(':');
-  const [thanEpoch, thanCounter] = than.split(':');
-  return epoch === thanEpoch && Number(counter) < Number(thanCounter);
-}
