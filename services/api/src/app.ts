@@ -70,6 +70,7 @@ export function buildApp(deps: AppDeps): RequestListener {
   const apiAccepts: Accepts = { passwords: deps.passwords ?? true, tokens };
   const apiAuth = authenticated(apiAccepts);
   const collectionState = deps.collectionState ?? new CollectionStateCache();
+  const readState = () => pxcodeService.collectionState(deps.db);
   const answers = new PageCache();
 
   // strict: false, so that `null` or `"x"` reach zod and are answered "must be a JSON object".
@@ -77,7 +78,7 @@ export function buildApp(deps: AppDeps): RequestListener {
   app.use(healthRoutes(deps.db, deps.redis));
   // Passwords only: a token cannot renew itself, so TOKEN_TTL bounds what a leaked token is worth.
   app.use(tokenRoutes(deps.tokens, authenticated({ passwords: true, tokens: false, tokensRefused: 'a token cannot be renewed with a token: ask with the user name and password' })));
-  app.use(`${apiPrefix}/pxcodes`, apiAuth, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl, collectionState, answers }));
+  app.use(`${apiPrefix}/pxcodes`, apiAuth, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl, collectionState, answers, readState }));
   app.use(apiPrefix, apiAuth);
   app.use(notFound);
   app.use(errorHandler(deps.logger));
@@ -85,7 +86,7 @@ export function buildApp(deps: AppDeps): RequestListener {
   const cached = cachedAnswers({
     answers,
     collectionState,
-    readState: () => pxcodeService.collectionState(deps.db),
+    readState,
     publicUrl: deps.publicUrl,
     trustProxy: deps.trustProxy,
   });

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fresh from 'fresh';
+import typeIs from 'type-is';
 import type { AuthenticatedUser } from '../auth';
 import type { RequestLog } from '../logger';
 import { PageCache, type RenderedPage } from './pageCache';
@@ -38,7 +39,9 @@ export function cachedAnswers(options: CachedAnswersOptions): CachedAnswers {
   const proxied = options.trustProxy !== false && options.trustProxy !== undefined && !publicUrl;
 
   const keyOf = (req: IncomingMessage): string | undefined => {
-    if (req.method !== 'GET' || proxied || hasBody(req)) return undefined;
+    // A GET with a body (any Content-Length, even 0) goes to the body parser, which may refuse it:
+    // decided by the same function the parser uses.
+    if (req.method !== 'GET' || proxied || typeIs.hasBody(req)) return undefined;
     // As Express's req.protocol and req.host make it, with no proxy trusted (this server has no TLS).
     const base = publicUrl ?? (req.headers.host === undefined ? undefined : `http://${req.headers.host}`);
     return base === undefined ? undefined : PageCache.key(base, req.url ?? '');
@@ -65,8 +68,4 @@ export function cachedAnswers(options: CachedAnswersOptions): CachedAnswers {
       next,
     );
   };
-}
-/** As the body parser decides (type-is): any Content-Length, even 0, means a body it may refuse. */
-function hasBody(req: IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }

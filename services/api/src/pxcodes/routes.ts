@@ -15,6 +15,8 @@ export interface PxcodeRoutesOptions {
   collectionState: CollectionStateCache;
   /** Rendered GET answers, shared with the cached-answers front (cachedAnswers.ts). */
   answers: PageCache;
+  /** Reads the collection's state row (through collectionState, which shares the reads). */
+  readState: () => Promise<CollectionState>;
 }
 
 const requireJson: RequestHandler = (req, _res, next) => {
@@ -26,9 +28,8 @@ const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
-export function pxcodeRoutes({ db, publicUrl, collectionState, answers }: PxcodeRoutesOptions): Router {
+export function pxcodeRoutes({ db, publicUrl, collectionState, answers, readState }: PxcodeRoutesOptions): Router {
   const router = Router();
-  const readState = () => service.collectionState(db);
   // Called when a write of this process has committed, before it is answered.
   const changed = <T>(result: T): T => {
     collectionState.invalidate();
@@ -74,6 +75,24 @@ export function pxcodeRoutes({ db, publicUrl, collectionState, answers }: Pxcode
   };
   const sendItem = (req: Request, res: Response, row: PxcodeRow) => send(res, renderItem(req, row));
 
+  /**
+   * A GET answered with what was rendered for the same request at the current version, else
+   * rendered now, sent, and then kept (an answer that cannot be sent is never replayed).
+   */
+  const answered =
+    <P extends Record<string, string>>(
+      render: (req: Request<P>, state: CollectionState) => Promise<{ page: RenderedPage; version: string }>,
+    ): RequestHandler<P> =>
+    async (req, res) => {
+      const state = await collectionState.read(readState);
+      const key = answerKey(req);
+      const cached = answers.get(state.version, key);
+      if (cached) return send(res, cached);
+      const { page, version } = await render(req, state);
+      send(res, page);
+      answers.set(version, key, page);
+    };
+
   // The ETag a GET of this item sends right now: If-Match compares against it.
   const ifMatch = (req: Request) => (current: PxcodeRow) => {
     if (!ifMatchPasses(req.get('if-match'), itemEtag(current))) {
@@ -83,15 +102,7 @@ export function pxcodeRoutes({ db, publicUrl, collectionState, answers }: Pxcode
 
   router
     .route('/')
-    .get(async (req, res) => {
-      const state = await collectionState.read(readState);
-      const key = answerKey(req);
-      const cached = answers.get(state.version, key);
-      if (cached) return send(res, cached);
-      const { page, version } = await renderList(req, collectionUrl(req), listQuery.parse(req.query), state);
-      send(res, page);
-      answers.set(version, key, page); // kept once sent: an answer that cannot be sent is never replayed
-    })
+    .get(answered((req, state) => renderList(req, collectionUrl(req), listQuery.parse(req.query), state)))
     .post(requireJson, async (req, res) => {
       const item = changed(await service.create(db, createBody.parse(req.body)));
       sendItem(req, res.status(201).location(represent(req, item).url), item);
@@ -106,16 +117,10 @@ export function pxcodeRoutes({ db, publicUrl, collectionState, answers }: Pxcode
 
   router
     .route('/:pxcode')
-    .get(async (req, res) => {
-      const state = await collectionState.read(readState);
-      const key = answerKey(req);
-      const cached = answers.get(state.version, key);
-      if (cached) return send(res, cached);
+    .get(
       // Read after the version: an item kept under it is never older than that version.
-      const page = renderItem(req, await service.get(db, req.params.pxcode));
-      send(res, page);
-      answers.set(state.version, key, page);
-    })
+      answered<{ pxcode: string }>(async (req, state) => ({ page: renderItem(req, await service.get(db, req.params.pxcode)), version: state.version })),
+    )
     .put(requireJson, async (req, res) => {
       const changes = replaceBody.parse(req.body);
       sendItem(req, res, changed(await service.update(db, req.params.pxcode, changes, ifMatch(req))));
