@@ -58,9 +58,16 @@ check "the final API image holds no build-time CA certificate" \
 check "the API image runs as a non-root user" equals "$(docker run --rm --entrypoint id starter/starter-api -u)" "1000"
 
 step "start"
+env_before=$(cat .env 2>/dev/null || echo none)
+out=$(API_BIND=0.0.0.0 scripts/startStack.sh 2>&1) && not_ok "API_BIND=0.0.0.0 with the demo password refuses to start" ||
+  ok "API_BIND=0.0.0.0 with the demo password refuses to start"
+check "  ... naming ADMIN_PASSWORD and API_BIND" bash -c 'grep -q ADMIN_PASSWORD <<<"$1" && grep -q API_BIND=0.0.0.0 <<<"$1"' _ "$out"
+check "  ... and started nothing" equals "$(docker ps -a --format '{{.Names}}' | grep '^starter-')" ""
+check "  ... and changed nothing in .env" equals "$(cat .env 2>/dev/null || echo none)" "$env_before"
 started=$(date +%s)
 scripts/startStack.sh
 echo "startStack.sh took $(seconds_since "$started")s"
+check "the API is published on 127.0.0.1 only" equals "$(docker port starter-api 5000)" "127.0.0.1:5000"
 check "postgres is published on 127.0.0.1 only" equals "$(docker port starter-postgres 5432)" "127.0.0.1:5432"
 check "the API, postgres and redis share the network starter_default" equals \
   "$(docker network inspect starter_default --format '{{range .Containers}}{{.Name}} {{end}}' | tr ' ' '\n' | grep -c starter-)" 3
