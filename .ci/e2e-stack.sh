@@ -73,6 +73,23 @@ check "the API, postgres and redis share the network starter_default" equals \
   "$(docker network inspect starter_default --format '{{range .Containers}}{{.Name}} {{end}}' | tr ' ' '\n' | grep -c starter-)" 3
 check "redis is published nowhere" equals "$(docker port starter-redis)" ""
 check "startStack.sh generated a TOKEN_SECRET into .env" grep -qE '^TOKEN_SECRET=.{32,}' .env
+check "  ... and an API_DB_PASSWORD" grep -qE "^API_DB_PASSWORD=.{32}" .env
+check "  ... in a .env only its owner can read" equals "$(stat -c %a .env)" 600
+
+step "the API's database role"
+psql_admin() { docker exec starter-postgres sh -c 'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" --no-psqlrc -Atc "$1"' _ "$1"; }
+api_roles() { # the role and rolsuper of every connection the API container holds
+  local ip
+  ip=$(docker inspect --format '{{(index .NetworkSettings.Networks "starter_default").IPAddress}}' starter-api)
+  psql_admin "select distinct a.usename || ' ' || r.rolsuper from pg_stat_activity a join pg_roles r on r.rolname = a.usename
+    where a.client_addr = '$ip'"
+}
+check "the API connects as starter_api, not a superuser" equals "$(api_roles)" "starter_api false"
+owners() { psql_admin "select string_agg(distinct pg_get_userbyid(relowner), ',') from pg_class where relnamespace = 'public'::regnamespace"; }
+check "  ... which owns the tables (and the database)" equals "$(owners) $(psql_admin 'select pg_get_userbyid(datdba) from pg_database where datname = current_database()')" \
+  "starter_api starter_api"
+check "  ... and may not create roles or databases" equals \
+  "$(psql_admin "select rolcreaterole, rolcreatedb from pg_roles where rolname = 'starter_api'")" "f|f"
 
 step "the seed's httpie session"
 body=$(http --ignore-stdin --body --auth admin:admin GET "$api/")
@@ -161,6 +178,22 @@ scripts/startStack.sh >/dev/null 2>&1
 echo "startStack.sh (warm, existing data) took $(seconds_since "$started")s"
 check "after teardown/start the created code is there" equals "$(curl -s -u admin:admin "$api/E2E1" | jq -r .procedure)" "PATCHED END TO END"
 check "  ... and nothing was reloaded (101 codes)" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 101
+
+step "upgrade: a database made when the API connected as the superuser"
+# The state the previous version left: everything owned by the superuser, no role starter_api,
+# a .env without the generated passwords.
+scripts/stopStack.sh >/dev/null 2>&1
+docker compose up --detach --wait starter-postgres >/dev/null 2>&1
+psql_admin 'REASSIGN OWNED BY starter_api TO CURRENT_USER; DROP OWNED BY starter_api; DROP ROLE starter_api' >/dev/null
+sed -i '/^API_DB_PASSWORD=/d' .env
+check "  (the old state: the superuser owns everything)" equals "$(owners)" "$(psql_admin 'select current_user')"
+scripts/teardownStack.sh >/dev/null 2>&1
+scripts/startStack.sh >/dev/null 2>&1
+check "after startStack.sh the data is there" equals "$(curl -s -u admin:admin "$api/E2E1" | jq -r .procedure)" "PATCHED END TO END"
+check "  ... the API connects as starter_api, not a superuser" equals "$(api_roles)" "starter_api false"
+check "  ... which owns the tables now" equals "$(owners)" starter_api
+check "  ... and the API writes" equals "$(status_of -u admin:admin -X PATCH -H 'Content-Type: application/json' \
+  -d '{"procedure":"UPGRADED"}' "$api/E2E1")" 200
 
 step "one-off runs: resetdb and the seed's SQL import"
 out=$(scripts/resetdb.sh </dev/null 2>&1) && not_ok "resetdb.sh without --yes (no terminal) refuses" ||
