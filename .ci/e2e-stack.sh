@@ -69,12 +69,29 @@ scripts/startStack.sh
 echo "startStack.sh took $(seconds_since "$started")s"
 check "the API is published on 127.0.0.1 only" equals "$(docker port starter-api 5000)" "127.0.0.1:5000"
 check "postgres is published on 127.0.0.1 only" equals "$(docker port starter-postgres 5432)" "127.0.0.1:5432"
-check "the API, postgres and redis share the network starter_default" equals \
-  "$(docker network inspect starter_default --format '{{range .Containers}}{{.Name}} {{end}}' | tr ' ' '\n' | grep -c starter-)" 3
+members() { docker network inspect "$1" --format '{{range .Containers}}{{.Name}} {{end}}' | tr ' ' '\n' | grep starter- | sort | tr '\n' ' '; }
+check "the API and postgres share the network starter_default" equals "$(members starter_default)" "starter-api starter-postgres "
+check "the API and redis share the internal network starter_backend" equals "$(members starter_backend)" "starter-api starter-redis "
+check "  ... which has no route out" equals "$(docker network inspect starter_backend --format '{{.Internal}}')" true
 check "redis is published nowhere" equals "$(docker port starter-redis)" ""
+redis_ip=$(docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' starter-redis)
+redis_from_host() { exec 3<>"/dev/tcp/$redis_ip/6379" && printf 'PING\r\n' >&3 && timeout 5 head -n 1 <&3 | tr -d '\r'; }
+check "redis answers nothing from the host without its password" equals "$(redis_from_host)" "-NOAUTH Authentication required."
 check "startStack.sh generated a TOKEN_SECRET into .env" grep -qE '^TOKEN_SECRET=.{32,}' .env
-check "  ... and an API_DB_PASSWORD" grep -qE "^API_DB_PASSWORD=.{32}" .env
+check "  ... an API_DB_PASSWORD and a REDIS_PASSWORD" bash -c 'grep -qE "^API_DB_PASSWORD=.{32}" .env && grep -qE "^REDIS_PASSWORD=.{32}" .env'
 check "  ... in a .env only its owner can read" equals "$(stat -c %a .env)" 600
+
+step "the containers are hardened"
+hardening() { docker inspect --format '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}}' "$1"; }
+limited() { docker inspect --format '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}' "$1" | grep -qE '^[1-9][0-9]* [1-9][0-9]*$'; }
+check "the API: read-only root, no capabilities, no-new-privileges" equals "$(hardening starter-api)" "true [ALL] [no-new-privileges:true]"
+check "  ... memory and pid limits" limited starter-api
+check "  ... where only /tmp is writable (not even its home)" docker exec starter-api sh -c 'touch /tmp/x && ! touch "$HOME/x" 2>/dev/null'
+check "redis: read-only root, no capabilities, no-new-privileges" equals "$(hardening starter-redis)" "true [ALL] [no-new-privileges:true]"
+check "  ... memory and pid limits" limited starter-redis
+check "postgres: read-only root, no-new-privileges, only the capabilities its entrypoint needs" equals \
+  "$(hardening starter-postgres) $(docker inspect --format '{{.HostConfig.CapAdd}}' starter-postgres)" \
+  "true [ALL] [no-new-privileges:true] [CHOWN DAC_OVERRIDE FOWNER SETGID SETUID]"
 
 step "the API's database role"
 psql_admin() { docker exec starter-postgres sh -c 'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" --no-psqlrc -Atc "$1"' _ "$1"; }
@@ -185,7 +202,7 @@ step "upgrade: a database made when the API connected as the superuser"
 scripts/stopStack.sh >/dev/null 2>&1
 docker compose up --detach --wait starter-postgres >/dev/null 2>&1
 psql_admin 'REASSIGN OWNED BY starter_api TO CURRENT_USER; DROP OWNED BY starter_api; DROP ROLE starter_api' >/dev/null
-sed -i '/^API_DB_PASSWORD=/d' .env
+sed -i '/^API_DB_PASSWORD=/d; /^REDIS_PASSWORD=/d' .env
 check "  (the old state: the superuser owns everything)" equals "$(owners)" "$(psql_admin 'select current_user')"
 scripts/teardownStack.sh >/dev/null 2>&1
 scripts/startStack.sh >/dev/null 2>&1

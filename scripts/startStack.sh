@@ -30,7 +30,7 @@ fi
 
 # Secrets a stack that runs with two commands gets generated once and kept in .env (compose reads
 # it from there), so tokens and passwords survive restarts: the API refuses to start without a
-# token secret; the API's database role needs a password.
+# token secret; the API's database role and Redis need passwords.
 generate_into_env() { # NAME COMMENT VALUE
   [[ -z ${!1:-} && -z $(env_file_value "$1") ]] || return 0
   local new_env
@@ -46,6 +46,7 @@ url_safe_password() { head -c 24 /dev/urandom | base64 | tr '+/' '-_'; }
 generate_into_env TOKEN_SECRET 'Signs API tokens. Changing it voids every token' \
   "$(head -c 48 /dev/urandom | base64 | tr -d '\n')"
 generate_into_env API_DB_PASSWORD "The API's PostgreSQL role starter_api" "$(url_safe_password)"
+generate_into_env REDIS_PASSWORD "Redis's requirepass, also in the API's REDIS_URL" "$(url_safe_password)"
 
 log "starting PostgreSQL (project 'starter'; data in volume $data_volume)"
 wait_args=(--detach --wait --wait-timeout "${STARTER_WAIT_SECONDS:-180}")
