@@ -58,14 +58,55 @@ check "the final API image holds no build-time CA certificate" \
 check "the API image runs as a non-root user" equals "$(docker run --rm --entrypoint id starter/starter-api -u)" "1000"
 
 step "start"
+env_before=$(cat .env 2>/dev/null || echo none)
+out=$(API_BIND=0.0.0.0 scripts/startStack.sh 2>&1) && not_ok "API_BIND=0.0.0.0 with the demo password refuses to start" ||
+  ok "API_BIND=0.0.0.0 with the demo password refuses to start"
+check "  ... naming ADMIN_PASSWORD and API_BIND" bash -c 'grep -q ADMIN_PASSWORD <<<"$1" && grep -q API_BIND=0.0.0.0 <<<"$1"' _ "$out"
+check "  ... and started nothing" equals "$(docker ps -a --format '{{.Names}}' | grep '^starter-')" ""
+check "  ... and changed nothing in .env" equals "$(cat .env 2>/dev/null || echo none)" "$env_before"
 started=$(date +%s)
 scripts/startStack.sh
 echo "startStack.sh took $(seconds_since "$started")s"
+check "the API is published on 127.0.0.1 only" equals "$(docker port starter-api 5000)" "127.0.0.1:5000"
 check "postgres is published on 127.0.0.1 only" equals "$(docker port starter-postgres 5432)" "127.0.0.1:5432"
-check "the API, postgres and redis share the network starter_default" equals \
-  "$(docker network inspect starter_default --format '{{range .Containers}}{{.Name}} {{end}}' | tr ' ' '\n' | grep -c starter-)" 3
+members() { docker network inspect "$1" --format '{{range .Containers}}{{.Name}} {{end}}' | tr ' ' '\n' | grep starter- | sort | tr '\n' ' '; }
+check "the API and postgres share the network starter_default" equals "$(members starter_default)" "starter-api starter-postgres "
+check "the API and redis share the internal network starter_backend" equals "$(members starter_backend)" "starter-api starter-redis "
+check "  ... which has no route out" equals "$(docker network inspect starter_backend --format '{{.Internal}}')" true
 check "redis is published nowhere" equals "$(docker port starter-redis)" ""
+redis_ip=$(docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' starter-redis)
+redis_from_host() { exec 3<>"/dev/tcp/$redis_ip/6379" && printf 'PING\r\n' >&3 && timeout 5 head -n 1 <&3 | tr -d '\r'; }
+check "redis answers nothing from the host without its password" equals "$(redis_from_host)" "-NOAUTH Authentication required."
 check "startStack.sh generated a TOKEN_SECRET into .env" grep -qE '^TOKEN_SECRET=.{32,}' .env
+check "  ... an API_DB_PASSWORD and a REDIS_PASSWORD" bash -c 'grep -qE "^API_DB_PASSWORD=.{32}" .env && grep -qE "^REDIS_PASSWORD=.{32}" .env'
+check "  ... in a .env only its owner can read" equals "$(stat -c %a .env)" 600
+
+step "the containers are hardened"
+hardening() { docker inspect --format '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}}' "$1"; }
+limited() { docker inspect --format '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}' "$1" | grep -qE '^[1-9][0-9]* [1-9][0-9]*$'; }
+check "the API: read-only root, no capabilities, no-new-privileges" equals "$(hardening starter-api)" "true [ALL] [no-new-privileges:true]"
+check "  ... memory and pid limits" limited starter-api
+check "  ... where only /tmp is writable (not even its home)" docker exec starter-api sh -c 'touch /tmp/x && ! touch "$HOME/x" 2>/dev/null'
+check "redis: read-only root, no capabilities, no-new-privileges" equals "$(hardening starter-redis)" "true [ALL] [no-new-privileges:true]"
+check "  ... memory and pid limits" limited starter-redis
+check "postgres: read-only root, no-new-privileges, only the capabilities its entrypoint needs" equals \
+  "$(hardening starter-postgres) $(docker inspect --format '{{.HostConfig.CapAdd}}' starter-postgres)" \
+  "true [ALL] [no-new-privileges:true] [CHOWN DAC_OVERRIDE FOWNER SETGID SETUID]"
+
+step "the API's database role"
+psql_admin() { docker exec starter-postgres sh -c 'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" --no-psqlrc -Atc "$1"' _ "$1"; }
+api_roles() { # the role and rolsuper of every connection the API container holds
+  local ip
+  ip=$(docker inspect --format '{{(index .NetworkSettings.Networks "starter_default").IPAddress}}' starter-api)
+  psql_admin "select distinct a.usename || ' ' || r.rolsuper from pg_stat_activity a join pg_roles r on r.rolname = a.usename
+    where a.client_addr = '$ip'"
+}
+check "the API connects as starter_api, not a superuser" equals "$(api_roles)" "starter_api false"
+owners() { psql_admin "select string_agg(distinct pg_get_userbyid(relowner), ',') from pg_class where relnamespace = 'public'::regnamespace"; }
+check "  ... which owns the tables (and the database)" equals "$(owners) $(psql_admin 'select pg_get_userbyid(datdba) from pg_database where datname = current_database()')" \
+  "starter_api starter_api"
+check "  ... and may not create roles or databases" equals \
+  "$(psql_admin "select rolcreaterole, rolcreatedb from pg_roles where rolname = 'starter_api'")" "f|f"
 
 step "the seed's httpie session"
 body=$(http --ignore-stdin --body --auth admin:admin GET "$api/")
@@ -154,6 +195,22 @@ scripts/startStack.sh >/dev/null 2>&1
 echo "startStack.sh (warm, existing data) took $(seconds_since "$started")s"
 check "after teardown/start the created code is there" equals "$(curl -s -u admin:admin "$api/E2E1" | jq -r .procedure)" "PATCHED END TO END"
 check "  ... and nothing was reloaded (101 codes)" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 101
+
+step "upgrade: a database made when the API connected as the superuser"
+# The state the previous version left: everything owned by the superuser, no role starter_api,
+# a .env without the generated passwords.
+scripts/stopStack.sh >/dev/null 2>&1
+docker compose up --detach --wait starter-postgres >/dev/null 2>&1
+psql_admin 'REASSIGN OWNED BY starter_api TO CURRENT_USER; DROP OWNED BY starter_api; DROP ROLE starter_api' >/dev/null
+sed -i '/^API_DB_PASSWORD=/d; /^REDIS_PASSWORD=/d' .env
+check "  (the old state: the superuser owns everything)" equals "$(owners)" "$(psql_admin 'select current_user')"
+scripts/teardownStack.sh >/dev/null 2>&1
+scripts/startStack.sh >/dev/null 2>&1
+check "after startStack.sh the data is there" equals "$(curl -s -u admin:admin "$api/E2E1" | jq -r .procedure)" "PATCHED END TO END"
+check "  ... the API connects as starter_api, not a superuser" equals "$(api_roles)" "starter_api false"
+check "  ... which owns the tables now" equals "$(owners)" starter_api
+check "  ... and the API writes" equals "$(status_of -u admin:admin -X PATCH -H 'Content-Type: application/json' \
+  -d '{"procedure":"UPGRADED"}' "$api/E2E1")" 200
 
 step "one-off runs: resetdb and the seed's SQL import"
 out=$(scripts/resetdb.sh </dev/null 2>&1) && not_ok "resetdb.sh without --yes (no terminal) refuses" ||

@@ -11,9 +11,10 @@ require_docker
 require_running starter-postgres
 
 log "importing $file with psql (one transaction)"
-# The file goes in on stdin, so it needs no mount; the credentials are the database container's own.
+# The file goes in on stdin, so it needs no mount. It runs as the API's role, not the superuser:
+# what it creates belongs to the API, and it can do no more than the API could.
 if ! compose run --rm --no-deps -T starter-postgres sh -c \
-  'PGPASSWORD="$POSTGRES_PASSWORD" exec psql -h starter-postgres -U "$POSTGRES_USER" -d "$POSTGRES_DB" \
+  'PGPASSWORD="$API_DB_PASSWORD" exec psql -h starter-postgres -U starter_api -d "$POSTGRES_DB" \
      --no-psqlrc --quiet --set ON_ERROR_STOP=1 --single-transaction --file -' <"$file"; then
   die "the import failed and nothing of '$file' was imported (psql's message is above)"
 fi
