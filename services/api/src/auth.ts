@@ -6,7 +6,7 @@ import type { Database } from './db';
 import { HttpError, type Refusal } from './errors';
 import type { LoginThrottle } from './loginThrottle';
 import { looksLikeToken, type Tokens } from './tokens/tokens';
-import { findTokenHolder, findUserByName } from './users/repository';
+import { findTokenHolder, findUserByName, type User } from './users/repository';
 import { verifyAgainstNothing, verifyPassword } from './users/passwords';
 
 export interface AuthenticatedUser {
@@ -189,12 +189,20 @@ export class Authenticator {
       throw new HttpError(status, message, headers);
     }
     const generation = cache.generation;
-    // Names no user can have (PostgreSQL cannot even compare a NUL) cost the same time, no query.
-    const user = isPossibleUsername(username) ? await findUserByName(this.db, username) : undefined;
-    const valid = await throttle.withHashSlot(() =>
-      user ? verifyPassword(password, user.password_hash) : verifyAgainstNothing(password),
-    );
-    if (valid === undefined) throw new HttpError(503, 'too many logins are being checked; try again shortly', { 'Retry-After': '1' });
+    let user: User | undefined;
+    let valid: boolean | undefined;
+    try {
+      // Names no user can have (PostgreSQL cannot even compare a NUL) cost the same time, no query.
+      user = isPossibleUsername(username) ? await findUserByName(this.db, username) : undefined;
+      valid = await throttle.withHashSlot(() =>
+        user ? verifyPassword(password, user.password_hash) : verifyAgainstNothing(password),
+      );
+      if (valid === undefined) throw new HttpError(503, 'too many logins are being checked; try again shortly', { 'Retry-After': '1' });
+    } catch (error) {
+      // A server-side failure (database down, no hashing slot) is no failed login: the attempt is given back.
+      if (throttled) await throttle.givenBack(client);
+      throw error;
+    }
     if (!user || !valid) return undefined;
     if (throttled) await throttle.succeeded(client);
     const authenticated = { id: user.id, username: user.username, tokenVersion: user.token_version };

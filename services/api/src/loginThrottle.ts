@@ -46,6 +46,11 @@ export class LoginThrottle {
     await this.failures.reward(client, 1);
   }
 
+  /** The attempt could not be checked (a server-side failure): it does not count; never throws. */
+  async givenBack(client: string): Promise<void> {
+    await this.succeeded(client).catch(() => undefined);
+  }
+
   private block(client: string, ms: number): void {
     // Remembered here too, for the cheap check at the door of the API; the oldest go first.
     this.blockedUntil.delete(client);
