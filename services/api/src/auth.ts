@@ -42,13 +42,27 @@ export class CredentialCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  // A token is keyed under a name no user can have (user names cannot hold a NUL).
-  private key(username: string, password: string): string {
-    return createHmac('sha256', this.secret).update(username).update('\0').update(password).digest('base64');
+  /**
+   * A kind byte, then each field with its length in front: no password, user name or token can
+   * be spelt so that its key is another's (a separator could be smuggled into a field).
+   */
+  private key(kind: 'p' | 't', ...fields: string[]): string {
+    const hmac = createHmac('sha256', this.secret).update(kind);
+    for (const field of fields) {
+      const bytes = Buffer.from(field, 'utf8');
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(bytes.length);
+      hmac.update(length).update(bytes);
+    }
+    return hmac.digest('base64');
+  }
+
+  private passwordKey(username: string, password: string): string {
+    return this.key('p', username, password);
   }
 
   private tokenKey(token: string): string {
-    return this.key('\0token', token);
+    return this.key('t', token);
   }
 
   get(username: string, password: string): AuthenticatedUser | undefined {
@@ -62,7 +76,7 @@ export class CredentialCache {
    */
   lookup(username: string, password: string): { user: AuthenticatedUser; fresh: boolean } | undefined {
     if (!this.enabled) return undefined;
-    const entry = this.entries.get(this.key(username, password));
+    const entry = this.entries.get(this.passwordKey(username, password));
     return entry && { user: entry.user, fresh: entry.expiresAt > this.now() };
   }
 
@@ -78,7 +92,7 @@ export class CredentialCache {
   }
 
   set(username: string, password: string, user: AuthenticatedUser, startedIn: number): void {
-    this.store(this.key(username, password), user, startedIn, this.now() + this.ttlMs);
+    this.store(this.passwordKey(username, password), user, startedIn, this.now() + this.ttlMs);
   }
 
   setToken(token: string, user: AuthenticatedUser, startedIn: number, tokenExpiresAt: number): void {
@@ -152,6 +166,9 @@ export function tokenOf(authorization: Authorization): string | undefined {
   if (authorization.scheme === 'bearer') return authorization.token;
   return authorization.password === '' && looksLikeToken(authorization.username) ? authorization.username : undefined;
 }
+
+/** C0, DEL and C1 controls. */
+const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/;
 
 const isPossibleUsername = (name: string) => name.length > 0 && name.length <= 100 && !name.includes('\0');
 
@@ -312,6 +329,9 @@ class CredentialsStrategy extends BasicStrategy {
       if (!this.accepts.passwords) {
         return this.refuse(401, 'passwords are accepted only at /auth/request-token (AUTH_MODES=token): send a token');
       }
+      // RFC 7617 forbids control characters in both; refused before any lookup, throttle or hash.
+      if (controlCharacter.test(authorization.username)) return this.refuse(400, 'the user name in the Authorization header must not contain control characters');
+      if (controlCharacter.test(authorization.password)) return this.refuse(400, 'the password in the Authorization header must not contain control characters');
       check = this.authenticator.checkPassword(authorization.username, authorization.password, req.ip ?? 'unknown');
       failure = 'invalid username or password';
     }
