@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import passport from 'passport';
 import { BasicStrategy } from 'passport-http';
@@ -181,6 +182,14 @@ export function tooManyAttempts(retryAfter: number): Refusal {
   };
 }
 
+/**
+ * The request budget's headers (RATE_LIMIT) come off a failed-login 429: they describe another
+ * limit, and its Retry-After says all there is.
+ */
+export function withoutRequestBudget(res: ServerResponse): void {
+  for (const name of ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'RateLimit-Policy', 'RateLimit']) res.removeHeader(name);
+}
+
 /** Checks passwords and tokens; what passed is cached, so each check's slow part runs once. */
 export class Authenticator {
   constructor(
@@ -355,7 +364,10 @@ export function authenticate(authenticator: Authenticator, accepts: Accepts): Re
       'credentials',
       { session: false },
       (error: unknown, user: AuthenticatedUser | false, refusal: Failure | undefined) => {
-        if (error) return next(error);
+        if (error) {
+          if (error instanceof HttpError && error.status === 429) withoutRequestBudget(res);
+          return next(error);
+        }
         if (user) {
           req.user = user;
           return next();
