@@ -5,7 +5,7 @@ import passport from 'passport';
 import { BasicStrategy } from 'passport-http';
 import type { Database } from './db';
 import { HttpError, type Refusal } from './errors';
-import type { LoginThrottle } from './loginThrottle';
+import type { LoginRefusal, LoginThrottle } from './loginThrottle';
 import { looksLikeToken, type Tokens } from './tokens/tokens';
 import { findTokenHolder, findUserByName, type User } from './users/repository';
 import { verifyAgainstNothing, verifyPassword } from './users/passwords';
@@ -173,11 +173,12 @@ const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/;
 
 const isPossibleUsername = (name: string) => name.length > 0 && name.length <= 100 && !name.includes('\0');
 
-/** 429 for a client with too many recent failed logins. */
-export function tooManyAttempts(retryAfter: number): Refusal {
+/** 429 for a client address, or a user name, with too many recent failed logins. */
+export function tooManyAttempts(retryAfter: number, by: LoginRefusal['by'] = 'address'): Refusal {
+  const from = by === 'address' ? 'from this address' : 'for this user name';
   return {
     status: 429,
-    message: `too many failed logins from this address; try again in ${retryAfter} s`,
+    message: `too many failed logins ${from}; try again in ${retryAfter} s`,
     headers: { 'Retry-After': String(retryAfter) },
   };
 }
@@ -209,9 +210,9 @@ export class Authenticator {
     if (cached?.fresh) return cached.user;
     // Credentials verified a moment ago (now stale) are no guess: they are not throttled.
     const throttled = !cached;
-    const retryAfter = throttled ? await throttle.begin(client) : 0;
-    if (retryAfter > 0) {
-      const { status, message, headers } = tooManyAttempts(retryAfter);
+    const refused = throttled ? await throttle.begin(client, username) : undefined;
+    if (refused) {
+      const { status, message, headers } = tooManyAttempts(refused.seconds, refused.by);
       throw new HttpError(status, message, headers);
     }
     const generation = cache.generation;
@@ -226,11 +227,11 @@ export class Authenticator {
       if (valid === undefined) throw new HttpError(503, 'too many logins are being checked; try again shortly', { 'Retry-After': '1' });
     } catch (error) {
       // A server-side failure (database down, no hashing slot) is no failed login: the attempt is given back.
-      if (throttled) await throttle.givenBack(client);
+      if (throttled) await throttle.givenBack(client, username);
       throw error;
     }
     if (!user || !valid) return undefined;
-    if (throttled) await throttle.succeeded(client);
+    if (throttled) await throttle.succeeded(client, username);
     const authenticated = { id: user.id, username: user.username, tokenVersion: user.token_version };
     cache.set(username, password, authenticated, generation);
     return authenticated;

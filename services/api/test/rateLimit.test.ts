@@ -208,6 +208,38 @@ describe('the failed-login throttle shares the store', () => {
   });
 });
 
+describe('the failed-login budget per user name', () => {
+  test('when guesses at one name come from many addresses across two replicas, then that name gets 429 past its budget, while clients verified before go on', async () => {
+    await addTestUser(database.db, 'targeted', 'right-password');
+    const store = sharedStore();
+    const replica = () => buildTestApp(database.db, { trustProxy: true, loginThrottle: new LoginThrottle(3, 2, 256, store, 4) }).app;
+    const replicas = [replica(), replica()];
+    const from = (app: (typeof replicas)[number], address: string) => request(app).get(list).set('X-Forwarded-For', address);
+    // Signed in on each replica before the attack (remembered in each one's credential cache).
+    for (const app of replicas) expect((await from(app, '10.3.0.1').auth('targeted', 'right-password')).status).toBe(200);
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await from(replicas[i % 2]!, `10.3.1.${i}`).auth('targeted', `guess-${i}`)).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 429, 429]); // one guess per address: only the name's budget can stop them
+    const refused = await from(replicas[0]!, '10.3.1.100').auth('targeted', 'guess-again');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toEqual({
+      status: 429,
+      error: 'Too Many Requests',
+      message: `too many failed logins for this user name; try again in ${refused.headers['retry-after']} s`,
+    });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+
+    // Verified clients of that user are not locked out, on either replica.
+    for (const app of replicas) expect((await from(app, '10.3.0.1').auth('targeted', 'right-password')).status).toBe(200);
+    // A fresh client with the right password cannot be told from a guess without a hash: it waits out the block too.
+    expect((await from(replica(), '10.3.2.1').auth('targeted', 'right-password')).status).toBe(429);
+    // Other names, from the same addresses, are not affected.
+    expect((await from(replicas[1]!, '10.3.1.0').auth(user.username, user.password)).status).toBe(200);
+    expect((await from(replicas[1]!, '10.3.1.1').auth('someone-else', 'guess')).status).toBe(401);
+  });
+});
+
 describe('the failed-login 429 and the request budget', () => {
   test('when the failed-login throttle refuses, then its 429 carries no X-RateLimit-* or RateLimit headers (they describe the request budget)', async () => {
     const { app } = limited('100/1m', sharedStore(), { loginThrottle: new LoginThrottle(1, 2) });
