@@ -158,7 +158,8 @@ export function parseAuthorization(header: string | undefined): Authorization {
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return 'malformed';
-  return { scheme: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  // User names are NFC everywhere (stored, cached, counted); the password is normalised where it is hashed.
+  return { scheme: 'basic', username: decoded.slice(0, colon).normalize('NFC'), password: decoded.slice(colon + 1) };
 }
 
 /** A token arrives as Bearer, or as the seed sends it: the basic user name with an empty password. */

@@ -111,6 +111,23 @@ describe('basic auth on /api/v1.0', () => {
     expect(other.status).toBe(401);
   });
 
+  test('when the user name is sent in another Unicode form (NFD), then it is the same user, for passwords and tokens', async () => {
+    await addTestUser(database.db, 'ma\u00f1ana', 'pw-nfc'); // stored in NFC
+    const { app, credentialCache } = buildTestApp(database.db);
+    const nfd = 'man\u0303ana';
+    expect((await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic(`${nfd}:pw-nfc`))).status).toBe(200);
+    expect((await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic('ma\u00f1ana:pw-nfc'))).status).toBe(200);
+    expect(credentialCache.size).toBe(1); // one user, one entry
+    const issued = await request(app).get('/auth/request-token').set('Authorization', basic(`${nfd}:pw-nfc`));
+    expect(issued.status).toBe(200);
+    expect(JSON.parse(Buffer.from((issued.body.token as string).split('.')[1]!, 'base64url').toString()).sub).toBe('ma\u00f1ana');
+    expect((await request(app).get('/api/v1.0/pxcodes/').set('Authorization', `Bearer ${issued.body.token}`)).status).toBe(200);
+    // A name added in NFD is stored in NFC.
+    await addTestUser(database.db, 'Zo\u0308e', 'pw');
+    expect(await database.db('starter_users').where({ username: 'Z\u00f6e' }).first()).toBeDefined();
+    expect((await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic('Z\u00f6e:pw'))).status).toBe(200);
+  });
+
   test('when the user name is longer than any name, then 401 (not a database error)', async () => {
     const { app } = buildTestApp(database.db);
     const res = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic(`${'x'.repeat(500)}:pw`));
