@@ -108,7 +108,7 @@ export function buildApp(deps: AppDeps): RequestListener {
       const user = verifiedUser(remembered, apiAccepts);
       const next = (refusal: Refusal | undefined) =>
         refusal ? sendError(res, refusal) : cached(req, res, user, log, () => toExpress(req, res))?.catch(fail);
-      const refusal = door.admit(req, res, clientAddress(req) ?? 'unknown', authorization, remembered?.user);
+      const refusal = door.admit(req, res, clientAddress(req) ?? 'unknown', remembered?.user);
       if (refusal instanceof Promise) refusal.then(next).catch(fail);
       else next(refusal);
     } catch (error) {

@@ -1,12 +1,13 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import passport from 'passport';
 import { BasicStrategy } from 'passport-http';
 import type { Database } from './db';
 import { HttpError, type Refusal } from './errors';
-import type { LoginThrottle } from './loginThrottle';
+import type { LoginRefusal, LoginThrottle } from './loginThrottle';
 import { looksLikeToken, type Tokens } from './tokens/tokens';
-import { findTokenHolder, findUserByName } from './users/repository';
+import { findTokenHolder, findUserByName, type User } from './users/repository';
 import { verifyAgainstNothing, verifyPassword } from './users/passwords';
 
 export interface AuthenticatedUser {
@@ -42,13 +43,27 @@ export class CredentialCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  // A token is keyed under a name no user can have (user names cannot hold a NUL).
-  private key(username: string, password: string): string {
-    return createHmac('sha256', this.secret).update(username).update('\0').update(password).digest('base64');
+  /**
+   * A kind byte, then each field with its length in front: no password, user name or token can
+   * be spelt so that its key is another's (a separator could be smuggled into a field).
+   */
+  private key(kind: 'p' | 't', ...fields: string[]): string {
+    const hmac = createHmac('sha256', this.secret).update(kind);
+    for (const field of fields) {
+      const bytes = Buffer.from(field, 'utf8');
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(bytes.length);
+      hmac.update(length).update(bytes);
+    }
+    return hmac.digest('base64');
+  }
+
+  private passwordKey(username: string, password: string): string {
+    return this.key('p', username, password);
   }
 
   private tokenKey(token: string): string {
-    return this.key('\0token', token);
+    return this.key('t', token);
   }
 
   get(username: string, password: string): AuthenticatedUser | undefined {
@@ -62,7 +77,7 @@ export class CredentialCache {
    */
   lookup(username: string, password: string): { user: AuthenticatedUser; fresh: boolean } | undefined {
     if (!this.enabled) return undefined;
-    const entry = this.entries.get(this.key(username, password));
+    const entry = this.entries.get(this.passwordKey(username, password));
     return entry && { user: entry.user, fresh: entry.expiresAt > this.now() };
   }
 
@@ -78,7 +93,7 @@ export class CredentialCache {
   }
 
   set(username: string, password: string, user: AuthenticatedUser, startedIn: number): void {
-    this.store(this.key(username, password), user, startedIn, this.now() + this.ttlMs);
+    this.store(this.passwordKey(username, password), user, startedIn, this.now() + this.ttlMs);
   }
 
   setToken(token: string, user: AuthenticatedUser, startedIn: number, tokenExpiresAt: number): void {
@@ -143,7 +158,8 @@ export function parseAuthorization(header: string | undefined): Authorization {
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return 'malformed';
-  return { scheme: 'basic', username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  // User names are NFC everywhere (stored, cached, counted); the password is normalised where it is hashed.
+  return { scheme: 'basic', username: decoded.slice(0, colon).normalize('NFC'), password: decoded.slice(colon + 1) };
 }
 
 /** A token arrives as Bearer, or as the seed sends it: the basic user name with an empty password. */
@@ -153,15 +169,27 @@ export function tokenOf(authorization: Authorization): string | undefined {
   return authorization.password === '' && looksLikeToken(authorization.username) ? authorization.username : undefined;
 }
 
+/** C0, DEL and C1 controls. */
+const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/;
+
 const isPossibleUsername = (name: string) => name.length > 0 && name.length <= 100 && !name.includes('\0');
 
-/** 429 for a client with too many recent failed logins. */
-export function tooManyAttempts(retryAfter: number): Refusal {
+/** 429 for a client address, or a user name, with too many recent failed logins. */
+export function tooManyAttempts(retryAfter: number, by: LoginRefusal['by'] = 'address'): Refusal {
+  const from = by === 'address' ? 'from this address' : 'for this user name';
   return {
     status: 429,
-    message: `too many failed logins from this address; try again in ${retryAfter} s`,
+    message: `too many failed logins ${from}; try again in ${retryAfter} s`,
     headers: { 'Retry-After': String(retryAfter) },
   };
+}
+
+/**
+ * The request budget's headers (RATE_LIMIT) come off a failed-login 429: they describe another
+ * limit, and its Retry-After says all there is.
+ */
+export function withoutRequestBudget(res: ServerResponse): void {
+  for (const name of ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'RateLimit-Policy', 'RateLimit']) res.removeHeader(name);
 }
 
 /** Checks passwords and tokens; what passed is cached, so each check's slow part runs once. */
@@ -183,20 +211,28 @@ export class Authenticator {
     if (cached?.fresh) return cached.user;
     // Credentials verified a moment ago (now stale) are no guess: they are not throttled.
     const throttled = !cached;
-    const retryAfter = throttled ? await throttle.begin(client) : 0;
-    if (retryAfter > 0) {
-      const { status, message, headers } = tooManyAttempts(retryAfter);
+    const refused = throttled ? await throttle.begin(client, username) : undefined;
+    if (refused) {
+      const { status, message, headers } = tooManyAttempts(refused.seconds, refused.by);
       throw new HttpError(status, message, headers);
     }
     const generation = cache.generation;
-    // Names no user can have (PostgreSQL cannot even compare a NUL) cost the same time, no query.
-    const user = isPossibleUsername(username) ? await findUserByName(this.db, username) : undefined;
-    const valid = await throttle.withHashSlot(() =>
-      user ? verifyPassword(password, user.password_hash) : verifyAgainstNothing(password),
-    );
-    if (valid === undefined) throw new HttpError(503, 'too many logins are being checked; try again shortly', { 'Retry-After': '1' });
+    let user: User | undefined;
+    let valid: boolean | undefined;
+    try {
+      // Names no user can have (PostgreSQL cannot even compare a NUL) cost the same time, no query.
+      user = isPossibleUsername(username) ? await findUserByName(this.db, username) : undefined;
+      valid = await throttle.withHashSlot(() =>
+        user ? verifyPassword(password, user.password_hash) : verifyAgainstNothing(password),
+      );
+      if (valid === undefined) throw new HttpError(503, 'too many logins are being checked; try again shortly', { 'Retry-After': '1' });
+    } catch (error) {
+      // A server-side failure (database down, no hashing slot) is no failed login: the attempt is given back.
+      if (throttled) await throttle.givenBack(client, username);
+      throw error;
+    }
     if (!user || !valid) return undefined;
-    if (throttled) await throttle.succeeded(client);
+    if (throttled) await throttle.succeeded(client, username);
     const authenticated = { id: user.id, username: user.username, tokenVersion: user.token_version };
     cache.set(username, password, authenticated, generation);
     return authenticated;
@@ -304,6 +340,9 @@ class CredentialsStrategy extends BasicStrategy {
       if (!this.accepts.passwords) {
         return this.refuse(401, 'passwords are accepted only at /auth/request-token (AUTH_MODES=token): send a token');
       }
+      // RFC 7617 forbids control characters in both; refused before any lookup, throttle or hash.
+      if (controlCharacter.test(authorization.username)) return this.refuse(400, 'the user name in the Authorization header must not contain control characters');
+      if (controlCharacter.test(authorization.password)) return this.refuse(400, 'the password in the Authorization header must not contain control characters');
       check = this.authenticator.checkPassword(authorization.username, authorization.password, req.ip ?? 'unknown');
       failure = 'invalid username or password';
     }
@@ -327,7 +366,10 @@ export function authenticate(authenticator: Authenticator, accepts: Accepts): Re
       'credentials',
       { session: false },
       (error: unknown, user: AuthenticatedUser | false, refusal: Failure | undefined) => {
-        if (error) return next(error);
+        if (error) {
+          if (error instanceof HttpError && error.status === 429) withoutRequestBudget(res);
+          return next(error);
+        }
         if (user) {
           req.user = user;
           return next();

@@ -80,6 +80,8 @@ async function readNewPassword(io: Io, fromStdin: boolean): Promise<string> {
     if ((await ask(io, 'Password (again): ', true)) !== password) throw new CommandError('the passwords do not match');
   }
   if (!password) throw new CommandError('the password must not be empty');
+  // HTTP Basic auth cannot carry them (RFC 7617): such a password could never be used.
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(password)) throw new CommandError('the password must not contain control characters');
   return password;
 }
 
@@ -88,6 +90,26 @@ function parseUsername(name: string | undefined): string {
   const result = usernameSchema.safeParse(name);
   if (!result.success) throw new UsageError(`user name ${describeZodError(result.error).replace(/^body: /, '')}`);
   return result.data;
+}
+
+const codePoint = (character: string) => `U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/**
+ * A new user's name, in NFC: without characters that cannot be seen or told apart in a log or a
+ * terminal (controls, zero-width and bidirectional format characters, white space at either end),
+ * nor compatibility forms (full-width `ＡＤＭＩＮ` would be a second `ADMIN` to the eye): NFKC
+ * folds those, so a name that NFKC changes is refused, naming the plain form.
+ */
+function parseNewUsername(name: string | undefined): string {
+  const username = parseUsername(name).normalize('NFC');
+  const control = /\p{Cc}/u.exec(username);
+  if (control) throw new UsageError(`user name must not contain control characters (${codePoint(control[0])})`);
+  const format = /\p{Cf}/u.exec(username);
+  if (format) throw new UsageError(`user name must not contain invisible format characters such as zero-width or bidirectional marks (${codePoint(format[0])})`);
+  if (/^\s|\s$/u.test(username)) throw new UsageError('user name must not begin or end with white space');
+  const folded = username.normalize('NFKC');
+  if (folded !== username) throw new UsageError(`user name must not contain compatibility characters such as full-width letters: write '${folded}'`);
+  return username;
 }
 
 async function confirmReset(io: Io, yes: boolean, where: string): Promise<void> {
@@ -127,7 +149,7 @@ const commands: Record<string, Command> = {
     print(io, `reset the database: tables recreated (empty), user '${config.ADMIN_USERNAME}' created`);
   },
   async adduser({ db, io, args }) {
-    const username = parseUsername(args.positionals[0]);
+    const username = parseNewUsername(args.positionals[0]);
     await migrate(db);
     const password = await readNewPassword(io, args.passwordStdin);
     try {

@@ -80,6 +80,7 @@ const schema = z.object({
   AUTH_CACHE_TTL: z.coerce.number().min(0).max(3600).default(60),
   AUTH_CACHE_MAX: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(10),
+  AUTH_FAILURES_PER_NAME_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(30),
   AUTH_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(1, availableParallelism())),
   ADMIN_USERNAME: z.string().trim().min(1).max(100).default('admin'),
   ADMIN_PASSWORD: z.string().min(1).default('admin'),

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { tooManyAttempts, type AuthenticatedUser, type Authorization } from './auth';
+import { tooManyAttempts, withoutRequestBudget, type AuthenticatedUser } from './auth';
 import type { Refusal } from './errors';
 import type { LoginThrottle } from './loginThrottle';
 import type { RequestRateLimiter } from './rateLimit';
@@ -29,7 +29,7 @@ export class Door {
    * The refusal to answer, or undefined to go on (synchronous for most requests without a rate
    * limit). `known` is the user these credentials were verified for before, if any.
    */
-  admit(req: IncomingMessage, res: ServerResponse, client: string, authorization: Authorization, known: AuthenticatedUser | undefined): Refusal | undefined | Promise<Refusal | undefined> {
+  admit(req: IncomingMessage, res: ServerResponse, client: string, known: AuthenticatedUser | undefined): Refusal | undefined | Promise<Refusal | undefined> {
     const blocked = (): Refusal | undefined | Promise<Refusal> => {
       const seconds = known ? 0 : this.throttle.blockedFor(client);
       if (seconds === 0) return undefined;
@@ -40,6 +40,7 @@ export class Door {
         return new Promise<never>(() => undefined);
       }
       this.held.add(socket);
+      withoutRequestBudget(res);
       return new Promise<Refusal>((resolve) =>
         setTimeout(() => {
           this.held.delete(socket);
@@ -48,6 +49,6 @@ export class Door {
       );
     };
     if (!this.rateLimiter) return blocked();
-    return this.rateLimiter.admit(req, res, authorization, known, client).then((refusal) => refusal ?? blocked());
+    return this.rateLimiter.admit(req, res, known, client).then((refusal) => refusal ?? blocked());
   }
 }

@@ -1,14 +1,24 @@
 import { memoryLimiters, type Limiter, type LimiterFactory } from './limiters';
 
+/** Which budget refused an attempt, and for how many seconds. */
+export interface LoginRefusal {
+  by: 'address' | 'name';
+  seconds: number;
+}
+
 /**
  * Password guessing must not take the CPU: one client address may make `failuresPerMinute`
  * attempts a minute that fail (each is booked before its hash runs, and given back when right);
- * beyond that it is answered 429 for a minute before any hash runs. At most `concurrentHashes`
- * slow hashes run at once (the rest wait their turn, up to `maxWaiting`). With a shared store
- * (Redis), the failures of one address are counted across every replica.
+ * beyond that it is answered 429 for a minute before any hash runs. Guesses spread over many
+ * addresses are held by a budget per user name, `failuresPerNamePerMinute` (larger, so one
+ * address meets its own limit first): beyond it, unverified attempts for that name get 429 for a
+ * minute; credentials verified before are never throttled. At most `concurrentHashes` slow hashes
+ * run at once (the rest wait their turn, up to `maxWaiting`). With a shared store (Redis), the
+ * failures are counted across every replica.
  */
 export class LoginThrottle {
   private readonly failures: Limiter;
+  private readonly nameFailures: Limiter;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   /** Blocked clients and until when (ms): known without a round trip to the store. */
@@ -19,31 +29,35 @@ export class LoginThrottle {
     private readonly concurrentHashes: number,
     private readonly maxWaiting = 256,
     limiters: LimiterFactory = memoryLimiters,
+    private readonly failuresPerNamePerMinute = failuresPerMinute * 3,
   ) {
     this.failures = limiters({ keyPrefix: 'login-failures', points: failuresPerMinute, duration: 60, blockDuration: 60 });
+    this.nameFailures = limiters({ keyPrefix: 'login-failures-name', points: failuresPerNamePerMinute, duration: 60, blockDuration: 60 });
   }
 
   /**
-   * Books one attempt for this client before its hash runs, so a burst of guesses sent at once is
-   * counted as it comes, not after. Returns the seconds to wait when over the limit, else 0.
+   * Books one attempt for this client and this user name before its hash runs, so a burst of
+   * guesses sent at once is counted as it comes, not after. Returns which budget is spent, if one is.
    */
-  async begin(client: string): Promise<number> {
-    if (this.failuresPerMinute <= 0) return 0;
-    try {
-      await this.failures.consume(client);
-      return 0;
-    } catch (rejected) {
-      const ms = (rejected as { msBeforeNext?: number }).msBeforeNext;
-      if (ms === undefined) throw rejected; // the store failed, not the client
-      this.block(client, ms);
-      return Math.max(1, Math.ceil(ms / 1000));
+  async begin(client: string, name: string): Promise<LoginRefusal | undefined> {
+    const address = await book(this.failures, this.failuresPerMinute, client);
+    if (address !== undefined) {
+      this.block(client, address);
+      return { by: 'address', seconds: Math.max(1, Math.ceil(address / 1000)) };
     }
+    const forName = await book(this.nameFailures, this.failuresPerNamePerMinute, nameKey(name));
+    return forName === undefined ? undefined : { by: 'name', seconds: Math.max(1, Math.ceil(forName / 1000)) };
   }
 
-  /** The attempt was right: it does not count against the client. */
-  async succeeded(client: string): Promise<void> {
-    if (this.failuresPerMinute <= 0) return;
-    await this.failures.reward(client, 1);
+  /** The attempt was right: it does not count against the client or the name. */
+  async succeeded(client: string, name: string): Promise<void> {
+    if (this.failuresPerMinute > 0) await this.failures.reward(client, 1);
+    if (this.failuresPerNamePerMinute > 0) await this.nameFailures.reward(nameKey(name), 1);
+  }
+
+  /** The attempt could not be checked (a server-side failure): it does not count; never throws. */
+  async givenBack(client: string, name: string): Promise<void> {
+    await this.succeeded(client, name).catch(() => undefined);
   }
 
   private block(client: string, ms: number): void {
@@ -80,3 +94,19 @@ export class LoginThrottle {
     }
   }
 }
+
+/** Spends a point of `key`: undefined while within the budget, else the milliseconds to wait. */
+async function book(limiter: Limiter, points: number, key: string): Promise<number | undefined> {
+  if (points <= 0) return undefined;
+  try {
+    await limiter.consume(key);
+    return undefined;
+  } catch (rejected) {
+    const ms = (rejected as { msBeforeNext?: number }).msBeforeNext;
+    if (ms === undefined) throw rejected; // the store failed, not the client
+    return ms;
+  }
+}
+
+// Names no user can have share one key: an attacker's long garbage names cannot fill the store.
+const nameKey = (name: string) => (name.length <= 100 && !name.includes('\0') ? `name:${name}` : 'impossible');

@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import { tokenOf, type AuthenticatedUser, type Authorization } from './auth';
+import type { AuthenticatedUser } from './auth';
 import type { RateLimitSetting } from './config';
 import { sendError, type Refusal } from './errors';
 import type { Limiter, LimiterFactory } from './limiters';
 import type { Logger } from './logger';
-import { unverifiedSubject } from './tokens/tokens';
 
 /** Which budget a request was charged to, kept for the step after authentication. */
 const chargedTo = new WeakMap<IncomingMessage, string>();
@@ -14,10 +13,10 @@ const chargedTo = new WeakMap<IncomingMessage, string>();
 /**
  * RATE_LIMIT: N requests per window, per authenticated user, and per client address for requests
  * not (yet) authenticated. Counted at the door, before any work: a request whose credentials this
- * process verified before is charged to its user at once; any other is refused at once if the
- * user it claims to be has spent its budget (read only: a claim spends nothing), else charged to
- * its address and moved to its user once authentication succeeds. Every answer carries the
- * seed's X-RateLimit-* headers and the IETF RateLimit-Policy / RateLimit fields.
+ * process verified before is charged to its user at once; any other is charged to its address and
+ * moved to its user once authentication succeeds. So an unverified request never sees, nor is
+ * refused by, the counters of the user it claims to be: they would tell a stranger about that user.
+ * Every answer carries the seed's X-RateLimit-* headers and the IETF RateLimit-Policy / RateLimit fields.
  */
 export class RequestRateLimiter {
   private readonly limiter: Limiter;
@@ -37,15 +36,9 @@ export class RequestRateLimiter {
    * Counts the request before anything else is done for it (see Door): the refusal to answer when
    * its budget is spent. `known` is the user these credentials were verified for before, if any.
    */
-  async admit(req: IncomingMessage, res: ServerResponse, authorization: Authorization, known: AuthenticatedUser | undefined, client: string): Promise<Refusal | undefined> {
+  async admit(req: IncomingMessage, res: ServerResponse, known: AuthenticatedUser | undefined, client: string): Promise<Refusal | undefined> {
     const key = known ? userKey(known) : `ip:${client}`;
     chargedTo.set(req, key);
-    const claimed = known ? undefined : claimedUser(authorization);
-    if (claimed !== undefined) {
-      // No password is hashed for a user who is over the limit anyway.
-      const refusal = await this.refusalIfSpent(`user:${claimed}`, res);
-      if (refusal) return refusal;
-    }
     return this.charge(key, res);
   }
 
@@ -59,16 +52,6 @@ export class RequestRateLimiter {
       void this.limiter.reward(key, 1).catch(() => undefined);
       this.charge(userKey(user), res).then((refusal) => (refusal ? sendError(res, refusal) : next()), next);
     };
-  }
-
-  private async refusalIfSpent(key: string, res: ServerResponse): Promise<Refusal | undefined> {
-    let state: RateLimiterRes | null;
-    try {
-      state = await this.limiter.get(key);
-    } catch {
-      return undefined; // the charge that follows reports a failing store
-    }
-    return state && state.consumedPoints >= this.setting.points ? this.refusal(state, res) : undefined;
   }
 
   private refusal(result: RateLimiterRes, res: ServerResponse): Refusal {
@@ -110,10 +93,3 @@ export class RequestRateLimiter {
 
 const userKey = (user: AuthenticatedUser) => `user:${user.username}`;
 
-/** Who the credentials say they are, before anything is verified. */
-function claimedUser(authorization: Authorization): string | undefined {
-  if (typeof authorization !== 'object') return undefined;
-  const token = tokenOf(authorization);
-  if (token !== undefined) return unverifiedSubject(token);
-  return authorization.scheme === 'basic' ? authorization.username : undefined;
-}

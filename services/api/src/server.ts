@@ -43,7 +43,7 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     db,
     logger,
     credentialCache,
-    loginThrottle: new LoginThrottle(config.AUTH_FAILURES_PER_MINUTE, config.AUTH_HASH_CONCURRENCY, 256, limiters),
+    loginThrottle: new LoginThrottle(config.AUTH_FAILURES_PER_MINUTE, config.AUTH_HASH_CONCURRENCY, 256, limiters, config.AUTH_FAILURES_PER_NAME_PER_MINUTE),
     tokens,
     passwords: config.AUTH_MODES.basic,
     rateLimit: config.RATE_LIMIT && { setting: config.RATE_LIMIT, limiters },

@@ -111,13 +111,47 @@ describe('basic auth on /api/v1.0', () => {
     expect(other.status).toBe(401);
   });
 
-  test('when the user name holds a NUL or is longer than any name, then 401 (not a database error)', async () => {
+  test('when the user name is sent in another Unicode form (NFD), then it is the same user, for passwords and tokens', async () => {
+    await addTestUser(database.db, 'ma\u00f1ana', 'pw-nfc'); // stored in NFC
+    const { app, credentialCache } = buildTestApp(database.db);
+    const nfd = 'man\u0303ana';
+    expect((await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic(`${nfd}:pw-nfc`))).status).toBe(200);
+    expect((await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic('ma\u00f1ana:pw-nfc'))).status).toBe(200);
+    expect(credentialCache.size).toBe(1); // one user, one entry
+    const issued = await request(app).get('/auth/request-token').set('Authorization', basic(`${nfd}:pw-nfc`));
+    expect(issued.status).toBe(200);
+    expect(JSON.parse(Buffer.from((issued.body.token as string).split('.')[1]!, 'base64url').toString()).sub).toBe('ma\u00f1ana');
+    expect((await request(app).get('/api/v1.0/pxcodes/').set('Authorization', `Bearer ${issued.body.token}`)).status).toBe(200);
+    // A name added in NFD is stored in NFC.
+    await addTestUser(database.db, 'Zo\u0308e', 'pw');
+    expect(await database.db('starter_users').where({ username: 'Z\u00f6e' }).first()).toBeDefined();
+    expect((await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic('Z\u00f6e:pw'))).status).toBe(200);
+  });
+
+  test('when the user name is longer than any name, then 401 (not a database error)', async () => {
     const { app } = buildTestApp(database.db);
-    for (const name of ['a\0b', 'x'.repeat(500)]) {
-      const res = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic(`${name}:pw`));
-      expect(res.status).toBe(401);
-      expect(res.body.message).toBe('invalid username or password');
+    const res = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic(`${'x'.repeat(500)}:pw`));
+    expect(res.status).toBe(401);
+    expect(res.body.message).toBe('invalid username or password');
+  });
+
+  test.each([
+    ['a NUL in the user name', 'a\0b', 'pw', 'user name'],
+    ['a C0 control in the user name', `${user.username}\u0001`, user.password, 'user name'],
+    ['DEL in the user name', 'a\u007f', 'pw', 'user name'],
+    ['a C1 control (NEL) in the user name', 'a\u0085', 'pw', 'user name'],
+    ['a tab in the password', user.username, 'pass\tword', 'password'],
+    ['a NUL in the password', user.username, `${user.password}\0`, 'password'],
+    ['a C1 control in the password', user.username, 'pw\u009b', 'password'],
+  ])('when basic credentials carry %s (RFC 7617 forbids it), then 400 naming it, and no login attempt is counted', async (_what, name, password, field) => {
+    const { app } = buildTestApp(database.db, { loginThrottle: new LoginThrottle(1, 2) });
+    for (let i = 0; i < 3; i++) {
+      const res = await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic(`${name}:${password}`));
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: `the ${field} in the Authorization header must not contain control characters` });
     }
+    // Nothing was booked by the failed-login throttle (one failure a minute): a guess is still a plain 401.
+    expect((await request(app).get('/api/v1.0/pxcodes/').auth(user.username, 'wrong')).status).toBe(401);
   });
 
   test('when /health and /ready are called, then no credentials are needed', async () => {
@@ -157,6 +191,33 @@ describe('the verified-credential cache', () => {
     }
     credentialCache.invalidateUser('cached');
     expect((await request(app).get('/api/v1.0/pxcodes/').auth('cached', 'first-password')).status).toBe(401);
+  });
+
+  test('when a password and a token are spelt to meet (user "" and password "token\\0<JWT>"), then their keys differ', () => {
+    const cache = new CredentialCache(60_000, 10);
+    const holder = { id: 1, username: 'a', tokenVersion: 'v' };
+    const token = 'header.payload.signature-of-a-token';
+    cache.setToken(token, holder, cache.generation, Date.now() + 60_000);
+    expect(cache.getToken(token)).toEqual(holder);
+    expect(cache.lookup('', `token\0${token}`)).toBeUndefined();
+    expect(cache.lookup('\0token', token)).toBeUndefined();
+    // Nor can a separator move between user name and password.
+    cache.set('a', 'b\0c', holder, cache.generation);
+    expect(cache.get('a', 'b\0c')).toEqual(holder);
+    expect(cache.get('a\0b', 'c')).toBeUndefined();
+    expect(cache.getToken('a\0b\0c')).toBeUndefined();
+  });
+
+  test('when a cached token is sent as basic user "" with password "token\\0<JWT>", then /auth/request-token issues nothing (a token cannot renew itself)', async () => {
+    const { app } = buildTestApp(database.db);
+    const issued = await request(app).get('/auth/request-token').auth(user.username, user.password);
+    expect(issued.status).toBe(200);
+    const token = issued.body.token as string;
+    // The token is used once, so it is in the credential cache.
+    expect((await request(app).get('/api/v1.0/pxcodes/').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    const renewed = await request(app).get('/auth/request-token').set('Authorization', basic(`:token\0${token}`));
+    expect([400, 401]).toContain(renewed.status);
+    expect(renewed.body.token).toBeUndefined();
   });
 
   test('when a wrong password is sent, then nothing is cached', async () => {

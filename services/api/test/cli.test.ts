@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { main, type Io } from '../src/cli';
 import { migrate } from '../src/db';
+import { migrationSource } from '../src/migrations';
 import { importFile } from '../src/pxcodes/importer';
 import { findUserByName } from '../src/users/repository';
 import { verifyPassword } from '../src/users/passwords';
@@ -52,7 +53,7 @@ describe('migrate', () => {
   test('when the database is new, then it applies the migrations once', async () => {
     expect(await run(['migrate'])).toEqual({
       code: 0,
-      stdout: 'applied 5 migration(s): 20261125000000_initial, 20261125010000_pxcodes_state, 20261126000000_users_token_version, 20261126010000_pxcodes_notify, 20261126020000_pxcodes_code_collation\n',
+      stdout: 'applied 6 migration(s): 20261125000000_initial, 20261125010000_pxcodes_state, 20261126000000_users_token_version, 20261126010000_pxcodes_notify, 20261126020000_pxcodes_code_collation, 20261202000000_users_username_nfc\n',
       stderr: '',
     });
     expect((await run(['migrate'])).stdout).toBe('the database is up to date\n');
@@ -128,6 +129,62 @@ describe('users', () => {
     const result = await run(argv, { stdin: 'pw' });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
+  });
+
+  test('when adduser is given a name in NFD (e and a combining accent), then it is stored in NFC, one user with the NFC spelling', async () => {
+    const nfd = 'cafe\u0301';
+    expect(await run(['adduser', nfd, '--password-stdin'], { stdin: 'pw' })).toEqual({ code: 0, stdout: "created user 'caf\u00e9'\n", stderr: '' });
+    const rows = await database.db('starter_users').select('username');
+    expect(rows).toEqual([{ username: 'caf\u00e9' }]);
+    const again = await run(['adduser', 'caf\u00e9', '--password-stdin'], { stdin: 'pw' });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("user 'caf\u00e9' already exists");
+    // passwd and deluser find it by either spelling.
+    expect((await run(['passwd', nfd, '--password-stdin'], { stdin: 'second' })).code).toBe(0);
+    expect(await verifyPassword('second', (await findUserByName(database.db, 'caf\u00e9'))!.password_hash)).toBe(true);
+    expect((await run(['deluser', nfd])).code).toBe(0);
+    expect(await database.db('starter_users').count('* as n').first()).toEqual({ n: '0' });
+  });
+
+  test.each([
+    ['a trailing space', 'admin ', 'user name must not begin or end with white space'],
+    ['a leading no-break space', '\u00a0admin', 'user name must not begin or end with white space'],
+    ['a control character', 'ad\u0007min', 'user name must not contain control characters (U+0007)'],
+    ['a C1 control', 'ad\u0085min', 'user name must not contain control characters (U+0085)'],
+    ['a zero-width space', 'ad\u200bmin', 'user name must not contain invisible format characters such as zero-width or bidirectional marks (U+200B)'],
+    ['a bidirectional override', 'admin\u202egpj', 'user name must not contain invisible format characters such as zero-width or bidirectional marks (U+202E)'],
+    ['full-width letters', '\uff21\uff24\uff2d\uff29\uff2e', "user name must not contain compatibility characters such as full-width letters: write 'ADMIN'"],
+  ])('when adduser is given a name with %s, then exit 2 names the problem and nothing is created', async (_what, name, message) => {
+    const result = await run(['adduser', name, '--password-stdin'], { stdin: 'pw' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`starter: ${message}`);
+    await migrate(database.db);
+    expect(await database.db('starter_users').count('* as n').first()).toEqual({ n: '0' });
+  });
+
+  test('when the new password holds a control character, then it is refused (HTTP Basic auth could never carry it)', async () => {
+    const result = await run(['adduser', 'frank', '--password-stdin'], { stdin: 'pass\tword' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('the password must not contain control characters');
+  });
+
+  test('when users were stored with names not in NFC, then the migration rewrites them in NFC, and leaves a pair whose NFC forms meet, reporting it', async () => {
+    await migrate(database.db);
+    await database.db.migrate.down({ migrationSource });
+    await database.db('starter_users').insert([
+      { username: 'jose\u0301', password_hash: 'x' }, // alone: rewritten
+      { username: 'rene\u0301', password_hash: 'x' }, // its NFC form exists too: left
+      { username: 'ren\u00e9', password_hash: 'x' },
+    ]);
+    const warnings: unknown[] = [];
+    (database.db.client as { logger: { warn: (message: unknown) => void } }).logger.warn = (message) => void warnings.push(message);
+    await migrate(database.db);
+    const names = (await database.db('starter_users').orderBy('id').select('username')).map((row: { username: string }) => row.username);
+    expect(names).toEqual(['jos\u00e9', 'rene\u0301', 'ren\u00e9']);
+    expect(warnings).toEqual([expect.stringMatching(/^user names "rene\u0301" \(id \d+\) and "ren\u00e9" are the same name in NFC: left as they are; remove one with deluser$/)]);
+    // The one left is still reachable by its own spelling.
+    expect((await run(['deluser', 'rene\u0301'])).code).toBe(0);
+    expect(await database.db('starter_users').pluck('username')).toEqual(expect.arrayContaining(['jos\u00e9', 'ren\u00e9']));
   });
 
   test('when the password is empty, then it is refused', async () => {

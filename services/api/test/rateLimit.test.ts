@@ -9,6 +9,7 @@ import { LoginThrottle } from '../src/loginThrottle';
 import { connectRedis, type RedisConnection } from '../src/redis';
 import { addTestUser, buildTestApp, createTestDatabase, LogCapture, rawHttp, testRedisUrl, user, waitUntil, type TestDatabase } from './helpers';
 import { startRedis, type TestRedis } from './redisServer';
+import { Tokens } from '../src/tokens/tokens';
 
 let database: TestDatabase;
 let redis: RedisConnection;
@@ -110,17 +111,36 @@ describe('RATE_LIMIT=5/15s, counted in Redis', () => {
     expect((await from('10.0.0.3').auth('newcomer', 'pw')).status).toBe(200);
   });
 
-  test('when a user over the limit signs in on a replica that has not seen it, then 429 before any hash', async () => {
+  test('when a user over the limit signs in on a replica that has not seen it, then 429 once the credentials are verified, with the user\'s counters', async () => {
     const store = sharedStore();
-    const first = limited('1/1m', store);
-    const second = limited('1/1m', store);
+    const first = limited('1/1m', store, { trustProxy: true });
+    const second = limited('1/1m', store, { trustProxy: true });
     expect((await request(first.app).get(list).auth(user.username, user.password)).status).toBe(200);
-    const refused = await request(second.app).get(list).auth(user.username, user.password);
+    const refused = await request(second.app).get(list).set('X-Forwarded-For', '10.1.0.1').auth(user.username, user.password);
     expect(refused.status).toBe(429);
-    expect(second.credentialCache.size).toBe(0); // the password was never checked
-    // A wrong password claiming that user spends nothing of the user's budget (the check is read-only).
+    expect(refused.headers['x-ratelimit-remaining']).toBe('0');
+    // Verified now: later requests are refused at the door, with no hash.
+    expect(second.credentialCache.size).toBe(1);
     const token = await request(limited('5/1m').app).get('/auth/request-token').auth(user.username, user.password);
-    expect((await request(second.app).get(list).auth(token.body.token, '')).status).toBe(429);
+    expect((await request(second.app).get(list).set('X-Forwarded-For', '10.1.0.2').auth(token.body.token, '')).status).toBe(429);
+  });
+
+  test('when a stranger claims a user who is over the limit, then the answer is the one any other name gets: 401 with the address\'s counters', async () => {
+    const { app } = limited('2/1m', sharedStore(), { trustProxy: true });
+    for (let i = 0; i < 2; i++) expect((await request(app).get(list).set('X-Forwarded-For', '10.2.0.1').auth(user.username, user.password)).status).toBe(200);
+    expect((await request(app).get(list).set('X-Forwarded-For', '10.2.0.1').auth(user.username, user.password)).status).toBe(429);
+    const claimed = await request(app).get(list).set('X-Forwarded-For', '10.2.0.2').auth(user.username, 'wrong');
+    const other = await request(app).get(list).set('X-Forwarded-For', '10.2.0.3').auth('nobody', 'wrong');
+    for (const res of [claimed, other]) {
+      expect(res.status).toBe(401);
+      expect(res.headers['x-ratelimit-remaining']).toBe('1'); // the address's own budget
+      expect(res.headers.ratelimit).toMatch(/^"default";r=1;t=\d+$/);
+    }
+    // A token that is not genuine but names the user: the same.
+    const [header, , signature] = (await new Tokens('another-secret', 60).issue({ id: 1, username: user.username, tokenVersion: 'v' })).split('.');
+    const forged = await request(app).get(list).set('X-Forwarded-For', '10.2.0.4').set('Authorization', `Bearer ${header}.${Buffer.from(JSON.stringify({ sub: user.username })).toString('base64url')}.${signature}`);
+    expect(forged.status).toBe(401);
+    expect(forged.headers['x-ratelimit-remaining']).toBe('1');
   });
 
   test('when a user is over the limit, then other users still get through', async () => {
@@ -185,6 +205,57 @@ describe('the failed-login throttle shares the store', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await request(replicas[i % 2]!).get(list).auth(user.username, `wrong-${i}`)).status);
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
+});
+
+describe('the failed-login budget per user name', () => {
+  test('when guesses at one name come from many addresses across two replicas, then that name gets 429 past its budget, while clients verified before go on', async () => {
+    await addTestUser(database.db, 'targeted', 'right-password');
+    const store = sharedStore();
+    const replica = () => buildTestApp(database.db, { trustProxy: true, loginThrottle: new LoginThrottle(3, 2, 256, store, 4) }).app;
+    const replicas = [replica(), replica()];
+    const from = (app: (typeof replicas)[number], address: string) => request(app).get(list).set('X-Forwarded-For', address);
+    // Signed in on each replica before the attack (remembered in each one's credential cache).
+    for (const app of replicas) expect((await from(app, '10.3.0.1').auth('targeted', 'right-password')).status).toBe(200);
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await from(replicas[i % 2]!, `10.3.1.${i}`).auth('targeted', `guess-${i}`)).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 429, 429]); // one guess per address: only the name's budget can stop them
+    const refused = await from(replicas[0]!, '10.3.1.100').auth('targeted', 'guess-again');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toEqual({
+      status: 429,
+      error: 'Too Many Requests',
+      message: `too many failed logins for this user name; try again in ${refused.headers['retry-after']} s`,
+    });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+
+    // Verified clients of that user are not locked out, on either replica.
+    for (const app of replicas) expect((await from(app, '10.3.0.1').auth('targeted', 'right-password')).status).toBe(200);
+    // A fresh client with the right password cannot be told from a guess without a hash: it waits out the block too.
+    expect((await from(replica(), '10.3.2.1').auth('targeted', 'right-password')).status).toBe(429);
+    // Other names, from the same addresses, are not affected.
+    expect((await from(replicas[1]!, '10.3.1.0').auth(user.username, user.password)).status).toBe(200);
+    expect((await from(replicas[1]!, '10.3.1.1').auth('someone-else', 'guess')).status).toBe(401);
+  });
+});
+
+describe('the failed-login 429 and the request budget', () => {
+  test('when the failed-login throttle refuses, then its 429 carries no X-RateLimit-* or RateLimit headers (they describe the request budget)', async () => {
+    const { app } = limited('100/1m', sharedStore(), { loginThrottle: new LoginThrottle(1, 2) });
+    const first = await request(app).get(list).auth(user.username, 'wrong-1');
+    expect(first.status).toBe(401);
+    expect(first.headers['x-ratelimit-remaining']).toBe('99');
+    // The throttle's own answer (within authentication), then the door's (the address is blocked).
+    for (const password of ['wrong-2', 'wrong-3']) {
+      const res = await request(app).get(list).auth(user.username, password);
+      expect(res.status).toBe(429);
+      expect(res.body.message).toMatch(/^too many failed logins/);
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      for (const name of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit-policy', 'ratelimit']) {
+        expect(res.headers[name]).toBeUndefined();
+      }
+    }
   });
 });
 

@@ -4,6 +4,7 @@ import * as pxcodesState from './20261125010000_pxcodes_state';
 import * as usersTokenVersion from './20261126000000_users_token_version';
 import * as pxcodesNotify from './20261126010000_pxcodes_notify';
 import * as pxcodesCodeCollation from './20261126020000_pxcodes_code_collation';
+import * as usersUsernameNfc from './20261202000000_users_username_nfc';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '20261126000000_users_token_version': usersTokenVersion,
   '20261126010000_pxcodes_notify': pxcodesNotify,
   '20261126020000_pxcodes_code_collation': pxcodesCodeCollation,
+  '20261202000000_users_username_nfc': usersUsernameNfc,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,4 +1,4 @@
-import { SignJWT, decodeJwt, jwtVerify } from 'jose';
+import { SignJWT, jwtVerify } from 'jose';
 
 /** What a token says about its holder; checked against the user's row before it is trusted. */
 export interface TokenClaims {
@@ -59,12 +59,3 @@ const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 export const looksLikeToken = (value: string): boolean => value.length > 20 && jwtShape.test(value);
 
-/** The user a token names, read without checking it: only ever used to refuse early, never to admit. */
-export function unverifiedSubject(token: string): string | undefined {
-  try {
-    const { sub } = decodeJwt(token);
-    return typeof sub === 'string' ? sub : undefined;
-  } catch {
-    return undefined;
-  }
-}
