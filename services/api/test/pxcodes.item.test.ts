@@ -410,3 +410,44 @@ describe('methods a route does not have', () => {
     });
   });
 });
+
+describe('a write refused for its Host changes nothing', () => {
+  const refusedHosts = ['localhost:5000@evil.example', 'host/x?y=', 'host.', 'a'.repeat(4096), '%65vil'];
+  const rows = () => database.db('starter_pxcodes').orderBy('id').select('id', 'pxcode', 'procedure');
+  const writes = [
+    ['POST', (code: string) => request(buildTestApp(database.db).app).post('/api/v1.0/pxcodes/').send({ pxcode: `${code}N`, procedure: 'NEW' })],
+    ['PUT', (code: string) => request(buildTestApp(database.db).app).put(`/api/v1.0/pxcodes/${code}`).send({ procedure: 'REPLACED' })],
+    ['PATCH', (code: string) => request(buildTestApp(database.db).app).patch(`/api/v1.0/pxcodes/${code}`).send({ procedure: 'PATCHED' })],
+    ['DELETE', (code: string) => request(buildTestApp(database.db).app).delete(`/api/v1.0/pxcodes/${code}`)],
+  ] as const;
+
+  test.each(writes.flatMap(([method, write]) => refusedHosts.map((host) => [method, host.length > 40 ? `${host.slice(0, 8)}... (${host.length} chars)` : host, host, write] as const)))(
+    'when %s with Host %s, then 400 and the table is as before',
+    async (_method, _shown, host, write) => {
+      const pxcode = uniqueCode().slice(0, 9);
+      await database.db('starter_pxcodes').insert({ pxcode, procedure: 'AS BEFORE' });
+      const before = await rows();
+      const res = await write(pxcode).auth(...auth).set('Host', host);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: 'the Host header is not a valid host[:port]' });
+      expect(await rows()).toEqual(before);
+      expect(await database.db('starter_pxcodes').where({ pxcode }).first('procedure')).toEqual({ procedure: 'AS BEFORE' });
+      expect(await database.db('starter_pxcodes').where({ pxcode: `${pxcode}N` }).first('id')).toBeUndefined();
+    },
+  );
+});
+
+describe('credentials before the body', () => {
+  test.each([
+    ['malformed JSON', '{"pxcode": ', 400, 'the request body is not valid JSON'],
+    ['a body over the limit', JSON.stringify({ pxcode: 'BIG', procedure: 'x'.repeat(2000) }), 413, 'the request body is too large'],
+  ])('when the body is %s, then a stranger gets 401 and a signed-in client %i', async (_what, body, status, message) => {
+    const stranger = await api().post('/api/v1.0/pxcodes/').set('Content-Type', 'application/json').send(body);
+    expect(stranger.status).toBe(401);
+    const wrong = await api().post('/api/v1.0/pxcodes/').auth(user.username, 'wrong').set('Content-Type', 'application/json').send(body);
+    expect(wrong.status).toBe(401);
+    const signedIn = await api().post('/api/v1.0/pxcodes/').auth(...auth).set('Content-Type', 'application/json').send(body);
+    expect(signedIn.status).toBe(status);
+    expect(signedIn.body.message).toBe(message);
+  });
+});

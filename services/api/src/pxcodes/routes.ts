@@ -30,6 +30,12 @@ const requireJson: RequestHandler = (req, _res, next) => {
 
 export function pxcodeRoutes({ db, publicUrl, collectionState, answers, readState }: PxcodeRoutesOptions): Router {
   const router = Router();
+  // The links are made of the Host: judged before anything is read or written, so that a request
+  // refused for it has changed nothing.
+  router.use((req, _res, next) => {
+    baseUrl(req, publicUrl);
+    next();
+  });
   // Called when a write of this process has committed, before it is answered.
   const changed = <T>(result: T): T => {
     collectionState.invalidate();
