@@ -61,10 +61,14 @@ export function encodeCursor(afterId: number): string {
   return Buffer.from(`v1:${afterId}`).toString('base64url');
 }
 
+const maxId = 2 ** 31 - 1;
+
 /** The id a cursor continues after, or undefined when it is not a cursor this API gave out. */
 export function decodeCursor(cursor: string): number | undefined {
   const match = /^v1:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
-  return match ? Number(match[1]) : undefined;
+  const afterId = match ? Number(match[1]) : undefined;
+  // Ids are PostgreSQL integers: a larger one was never given out, and the query would fail on it.
+  return afterId !== undefined && afterId <= maxId ? afterId : undefined;
 }
 
 /** The same links as an RFC 8288 Link header. */
