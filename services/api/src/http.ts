@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { HttpError } from './errors';
@@ -13,6 +14,14 @@ export function baseUrl(req: Request, publicUrl: string | undefined): string {
   const host = req.host ?? 'localhost';
   if (!hostPattern.test(host)) throw new HttpError(400, 'the Host header is not a valid host[:port]');
   return `${req.protocol}://${host}`;
+}
+
+/**
+ * The JSON body parser's `verify`: a UTF-8 body with bytes that are not UTF-8 is refused, where
+ * decoding would have put U+FFFD in their place and stored that. (Its status is kept: see errors.ts.)
+ */
+export function verifyUtf8(_req: unknown, _res: unknown, body: Buffer, charset: string | null): void {
+  if (charset === 'utf-8' && !isUtf8(body)) throw new HttpError(400, 'the request body is not valid UTF-8');
 }
 
 export interface PageMeta {
