@@ -11,7 +11,6 @@ export interface PxcodeRow {
 const table = 'starter_pxcodes';
 const columns = ['id', 'pxcode', 'procedure'] as const;
 
-
 /**
  * The same page, counted from the end: OFFSET walks every row it skips, so a page in the second
  * half is cheaper read backwards. `fromEnd` rows come after the page; the result is in id order.
@@ -20,7 +19,6 @@ export async function findPageFromEnd(db: Database, limit: number, fromEnd: numb
   const rows = await db<PxcodeRow>(table).select(...columns).orderBy('id', 'desc').limit(limit).offset(fromEnd);
   return rows.reverse();
 }
-
 
 export interface CollectionState {
   total: number;
@@ -41,15 +39,16 @@ function stateOf(row: { total?: unknown; version?: unknown; epoch?: unknown } | 
  * The rows of a query in id order, with the state, in one statement and so one snapshot: a page
  * never disagrees with its total, and is kept under the version its rows belong to.
  */
-async function withState(db: Database, rows: Knex.QueryBuilder): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
-  const { sql, bindings } = rows.toSQL();
+async function withState(db: Database, query: Knex.QueryBuilder): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
+  const { sql, bindings } = query.toSQL();
   const result = await db.raw<{ rows: (Partial<PxcodeRow> & { total: string; version: string; epoch: string })[] }>(
     `SELECT s.total, s.version, s.epoch, p.id, p.pxcode, p.procedure
        FROM starter_pxcodes_state s LEFT JOIN LATERAL (${sql}) p ON true ORDER BY p.id`,
     bindings,
   );
-  const found = result.rows.filter((row) => row.id != null) as PxcodeRow[];
-  return { rows: found.map(({ id, pxcode, procedure }) => ({ id, pxcode, procedure })), state: stateOf(result.rows[0]) };
+  // No rows still brings the state, with the row's columns null.
+  const rows = result.rows.filter((row) => row.id != null).map(({ id, pxcode, procedure }) => ({ id, pxcode, procedure }) as PxcodeRow);
+  return { rows, state: stateOf(result.rows[0]) };
 }
 
 /** One page in insertion order (the seed's order), which stays stable as rows are added. */
