@@ -7,6 +7,7 @@ import type { Database } from './db';
 import type { LoginThrottle } from './loginThrottle';
 import { errorHandler, notFound, respondWithError, sendError, type Refusal } from './errors';
 import { healthRoutes } from './health';
+import { verifyUtf8 } from './http';
 import { logRequest, type Logger } from './logger';
 import { pxcodeRoutes } from './pxcodes/routes';
 import { RequestRateLimiter } from './rateLimit';
@@ -73,12 +74,13 @@ export function buildApp(deps: AppDeps): RequestListener {
   const readState = () => pxcodeService.collectionState(deps.db);
   const answers = new PageCache();
 
-  // strict: false, so that `null` or `"x"` reach zod and are answered "must be a JSON object".
-  app.use(express.json({ limit: deps.bodyLimit ?? '100kb', strict: false, type: ['application/json', 'application/*+json'] }));
   app.use(healthRoutes(deps.db, deps.redis));
   // Passwords only: a token cannot renew itself, so TOKEN_TTL bounds what a leaked token is worth.
   app.use(tokenRoutes(deps.tokens, authenticated({ passwords: true, tokens: false, tokensRefused: 'a token cannot be renewed with a token: ask with the user name and password' })));
-  app.use(`${apiPrefix}/pxcodes`, apiAuth, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl, collectionState, answers, readState }));
+  // strict: false, so that `null` or `"x"` reach zod and are answered "must be a JSON object".
+  // After authentication: a stranger's body is never read, and is answered 401 whatever it holds.
+  const jsonBody = express.json({ limit: deps.bodyLimit ?? '100kb', strict: false, type: ['application/json', 'application/*+json'], verify: verifyUtf8 });
+  app.use(`${apiPrefix}/pxcodes`, apiAuth, jsonBody, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl, collectionState, answers, readState }));
   app.use(apiPrefix, apiAuth);
   app.use(notFound);
   app.use(errorHandler(deps.logger));

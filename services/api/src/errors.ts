@@ -73,18 +73,20 @@ function toHttpError(error: unknown): HttpError | undefined {
   if (error instanceof URIError || (error as { name?: unknown }).name === 'URIError') {
     return new HttpError(400, 'the URL has invalid percent-encoding');
   }
-  // body-parser's errors (http-errors) carry a client status and a `type`.
-  const { status, type } = error as { status?: unknown; type?: unknown };
-  if (typeof status === 'number' && status >= 400 && status < 500 && typeof type === 'string') {
+  // A library's client error (http-errors: a 4xx `status` with a `type` or `expose`) keeps its status.
+  const { status, type, expose, errno, encoding } = error as { status?: unknown; type?: unknown; expose?: unknown; errno?: unknown; encoding?: unknown };
+  if (typeof status === 'number' && status >= 400 && status < 500 && (typeof type === 'string' || expose === true)) {
     const messages: Record<string, string> = {
       'entity.parse.failed': 'the request body is not valid JSON',
       'entity.too.large': 'the request body is too large',
-      'encoding.unsupported': 'the request body has an unsupported content encoding',
+      'encoding.unsupported': `Content-Encoding '${String(encoding)}' is not supported; send gzip, deflate, br or identity`,
       'charset.unsupported': 'the request body must be UTF-8 encoded JSON',
       'request.aborted': 'the request was aborted',
       'request.size.invalid': 'the request body does not match its Content-Length',
     };
-    return new HttpError(status, messages[type] ?? STATUS_CODES[status] ?? 'bad request');
+    // body-parser passes zlib's own error on (with no type) when a compressed body is corrupt.
+    const corrupt = type === undefined && typeof errno === 'number' ? 'the request body could not be decompressed as its Content-Encoding says' : undefined;
+    return new HttpError(status, (typeof type === 'string' ? messages[type] : undefined) ?? corrupt ?? STATUS_CODES[status] ?? 'bad request');
   }
   return undefined;
 }

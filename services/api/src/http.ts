@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { HttpError } from './errors';
@@ -13,6 +14,14 @@ export function baseUrl(req: Request, publicUrl: string | undefined): string {
   const host = req.host ?? 'localhost';
   if (!hostPattern.test(host)) throw new HttpError(400, 'the Host header is not a valid host[:port]');
   return `${req.protocol}://${host}`;
+}
+
+/**
+ * The JSON body parser's `verify`: a UTF-8 body with bytes that are not UTF-8 is refused, where
+ * decoding would have put U+FFFD in their place and stored that. (Its status is kept: see errors.ts.)
+ */
+export function verifyUtf8(_req: unknown, _res: unknown, body: Buffer, charset: string | null): void {
+  if (charset === 'utf-8' && !isUtf8(body)) throw new HttpError(400, 'the request body is not valid UTF-8');
 }
 
 export interface PageMeta {
@@ -61,10 +70,14 @@ export function encodeCursor(afterId: number): string {
   return Buffer.from(`v1:${afterId}`).toString('base64url');
 }
 
+const maxId = 2 ** 31 - 1;
+
 /** The id a cursor continues after, or undefined when it is not a cursor this API gave out. */
 export function decodeCursor(cursor: string): number | undefined {
   const match = /^v1:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
-  return match ? Number(match[1]) : undefined;
+  const afterId = match ? Number(match[1]) : undefined;
+  // Ids are PostgreSQL integers: a larger one was never given out, and the query would fail on it.
+  return afterId !== undefined && afterId <= maxId ? afterId : undefined;
 }
 
 /** The same links as an RFC 8288 Link header. */

@@ -1,3 +1,4 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { createDatabase } from '../src/db';
 import { addTestUser, buildTestApp, createTestDatabase, user, type TestDatabase } from './helpers';
@@ -95,5 +96,56 @@ describe('request logging', () => {
     const { app } = buildTestApp(database.db);
     const res = await request(app).get('/health').set('X-Request-Id', 'bad id\twith spaces');
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('client errors keep their 4xx status', () => {
+  const post = (encoding: string, body: Buffer) =>
+    request(buildTestApp(database.db).app)
+      .post('/api/v1.0/pxcodes/')
+      .auth(user.username, user.password)
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', encoding)
+      .serialize((bytes: Buffer) => bytes as unknown as string) // the bytes as they are, not a Buffer's JSON
+      .send(body);
+  const count = async () => Number((await database.db('starter_pxcodes').count('* as n').first())!.n);
+
+  test.each([
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ] as const)('when the body is %s-encoded, then it is read; when it is corrupt, then 400 and nothing is stored', async (encoding, compress) => {
+    const pxcode = `Z${encoding}`;
+    const good = await post(encoding, compress(Buffer.from(JSON.stringify({ pxcode, procedure: 'COMPRESSED' }))));
+    expect(good.status).toBe(201);
+    const before = await count();
+    for (const corrupt of [Buffer.from('{"pxcode":"ZBAD","procedure":"X"}'), compress(Buffer.from('{"pxcode":"ZBAD","procedure":"TRUNCATED"}')).subarray(0, 12)]) {
+      const res = await post(encoding, corrupt);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: 'the request body could not be decompressed as its Content-Encoding says' });
+    }
+    expect(await count()).toBe(before);
+  });
+
+  test('when the Content-Encoding is one the API does not take, then 415 names it', async () => {
+    const res = await post('compress', Buffer.from('{"pxcode":"ZC","procedure":"X"}'));
+    expect(res.status).toBe(415);
+    expect(res.body).toEqual({
+      status: 415,
+      error: 'Unsupported Media Type',
+      message: "Content-Encoding 'compress' is not supported; send gzip, deflate, br or identity",
+    });
+  });
+
+  test.each([
+    ['v1:2147483648', 400],
+    ['v1:999999999999999', 400],
+    ['v1:2147483647', 200],
+  ])('when the cursor carries the id %s, then %i (ids are PostgreSQL integers)', async (id, status) => {
+    const cursor = Buffer.from(id).toString('base64url');
+    const res = await request(buildTestApp(database.db).app).get(`/api/v1.0/pxcodes/?cursor=${cursor}`).auth(user.username, user.password);
+    expect(res.status).toBe(status);
+    if (status === 400) expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: 'cursor: is not a cursor from a next link' });
+    else expect(res.body.items).toEqual([]);
   });
 });

@@ -315,6 +315,58 @@ describe('import', () => {
     expect(await count()).toBe(0);
   });
 
+  const insert = (pxcode: string, procedure: string) => `INSERT INTO "starter_pxcodes" ("pxcode","procedure") VALUES ('${pxcode}','${procedure}');`;
+  const notUtf8 = [Buffer.from([0xe9]), Buffer.from([0xc0, 0xaf]), Buffer.from([0xed, 0xa0, 0xbd])];
+  test.each(notUtf8.map((bytes) => [bytes.toString('hex'), bytes]))('when a line holds bytes %s that are not UTF-8, then its line is named and nothing is imported', async (_hex, bytes) => {
+    const csv = path.join(dir, 'latin1.csv');
+    writeFileSync(csv, Buffer.concat([Buffer.from('pxcode,procedure\nL1,ONE\nL2,CAF'), bytes, Buffer.from('\nL3,THREE\n')]));
+    const sql = path.join(dir, 'latin1.sql');
+    writeFileSync(sql, Buffer.concat([Buffer.from(`${insert('L1', 'ONE')}\n${insert('L2', 'TWO')}\r\n${insert('L3', 'CAF')}`.slice(0, -3)), bytes, Buffer.from(`');\n`)]));
+    for (const [target, line] of [[csv, 3], [sql, 3]] as const) {
+      const result = await run(['import', target]);
+      expect(result.stderr).toBe(`starter: line ${line}: is not valid UTF-8 (save the file as UTF-8)\n`);
+      expect(result.code).toBe(1);
+    }
+    expect(await count()).toBe(0);
+  });
+
+  const controls = 'procedure: must not contain control characters other than tab, line feed and carriage return';
+  const bidi = 'procedure: must not contain bidirectional overrides or isolates (U+202A to U+202E, U+2066 to U+2069)';
+  test.each([
+    ['a vertical tab', 'A\u000bB', controls],
+    ['an escape', '\u001b[31mRED', controls],
+    ['a C1 control', 'A\u0085B', controls],
+    ['a right-to-left override', 'TXE \u202eLAICOS', bidi],
+    ['an isolate', 'A \u2068B\u2069', bidi],
+  ])('when a value holds %s, then the line and the field are named (CSV and SQL) and nothing is imported', async (_what, procedure, message) => {
+    const csv = file('controls.csv', `pxcode,procedure\nK1,ONE\nK2,"${procedure}"\n`);
+    const sql = file('controls.sql', `${insert('K1', 'ONE')}\n${insert('K2', procedure)}\n`);
+    expect((await run(['import', csv])).stderr).toBe(`starter: line 3: ${message}\n`);
+    expect((await run(['import', sql])).stderr).toBe(`starter: line 2: ${message}\n`);
+    expect(await count()).toBe(0);
+  });
+
+  test('when a SQL value holds a lone carriage return, then the line is not split there and the text is kept as it was', async () => {
+    const sql = file('cr.sql', `${insert('R1', 'CARRIAGE\rRETURN')}\n${insert('R2', 'TAB\tAND CRLF')}\r\n${insert('R3', 'LAST')}`);
+    expect((await run(['import', sql])).code).toBe(0);
+    expect(await database.db('starter_pxcodes').orderBy('id').select('pxcode', 'procedure')).toEqual([
+      { pxcode: 'R1', procedure: 'CARRIAGE\rRETURN' },
+      { pxcode: 'R2', procedure: 'TAB\tAND CRLF' },
+      { pxcode: 'R3', procedure: 'LAST' },
+    ]);
+    const broken = file('cr-broken.sql', `${insert('R4', 'A\rB')}\n${insert('R/5', 'X')}\n`);
+    expect((await run(['import', broken])).stderr).toBe('starter: line 2: pxcode: must be 1 to 10 letters, digits, dots, dashes or underscores\n');
+  });
+
+  test.each([
+    ['CSV', 'dup.csv', 'pxcode,procedure\nD1,ONE\nD1,AGAIN\nD/2,BAD\n', 3],
+    ['SQL', 'dup.sql', `${insert('D1', 'ONE')}\n${insert('D1', 'AGAIN')}\n${insert('D/2', 'BAD')}\n`, 2],
+  ])('when a bad %s line follows a duplicate in the same chunk, then the duplicate, first in the file, is named', async (_format, name, content, line) => {
+    const result = await run(['import', file(name, content)]);
+    expect(result.stderr).toBe(`starter: line ${line}: pxcode 'D1' already exists (use --on-conflict skip or update)\n`);
+    expect(await count()).toBe(0);
+  });
+
   test('when the file does not exist, then it says to check the path', async () => {
     const result = await run(['import', '/nonexistent/codes.sql']);
     expect(result.code).toBe(1);

@@ -327,6 +327,65 @@ describe('hostile and odd input', () => {
     expect(res.body.message).toBe('procedure: must not contain NUL characters');
   });
 
+  const surrogate = 'must be valid Unicode (it holds a lone UTF-16 surrogate)';
+  const controls = 'must not contain control characters other than tab, line feed and carriage return';
+  const bidi = 'must not contain bidirectional overrides or isolates (U+202A to U+202E, U+2066 to U+2069)';
+  test.each([
+    ['{"pxcode":"S1","procedure":"HEART \\ud83e"}', `procedure: ${surrogate}`],
+    ['{"pxcode":"S2","procedure":"\\udc00 LUNG"}', `procedure: ${surrogate}`],
+    ['{"pxcode":"\\ud83e","procedure":"X"}', 'pxcode: must be 1 to 10 letters, digits, dots, dashes or underscores'],
+    ['{"pxcode":"S3","procedure":"A\\u000bB"}', `procedure: ${controls}`],
+    ['{"pxcode":"S4","procedure":"\\u001b[31mRED"}', `procedure: ${controls}`],
+    ['{"pxcode":"S5","procedure":"A\\u007fB"}', `procedure: ${controls}`],
+    ['{"pxcode":"S6","procedure":"A\\u0085B"}', `procedure: ${controls}`],
+    ['{"pxcode":"S7","procedure":"A\\u009bB"}', `procedure: ${controls}`],
+    ['{"pxcode":"S8","procedure":"TXE \\u202eLAICOS"}', `procedure: ${bidi}`],
+    ['{"pxcode":"S9","procedure":"A \\u2066B\\u2069"}', `procedure: ${bidi}`],
+  ])('when the JSON is %s, then 400 names the field and nothing is stored', async (json, message) => {
+    const before = await database.db('starter_pxcodes').count('* as n').first();
+    const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).set('Content-Type', 'application/json').send(json);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ status: 400, error: 'Bad Request', message });
+    expect(await database.db('starter_pxcodes').count('* as n').first()).toEqual(before);
+  });
+
+  test('when PUT or PATCH carries a lone surrogate or a control, then 400 and the item is as it was', async () => {
+    const pxcode = await created('AS IT WAS');
+    const put = await api().put(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).set('Content-Type', 'application/json').send('{"procedure":"X \\ud83e"}');
+    expect(put.status).toBe(400);
+    expect(put.body.message).toBe(`procedure: ${surrogate}`);
+    const patch = await api().patch(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).send({ procedure: 'X \u001b' });
+    expect(patch.status).toBe(400);
+    expect(patch.body.message).toBe(`procedure: ${controls}`);
+    expect((await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth)).body.procedure).toBe('AS IT WAS');
+  });
+
+  test('when text holds tab, line breaks or any other Unicode, then it is stored exactly as sent', async () => {
+    const pxcode = uniqueCode();
+    const procedure = 'CAFÉ\tBYPASS\r\nSTAGE 2 🫀 \u200d ÅNGSTRÖM';
+    const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode, procedure });
+    expect(res.status).toBe(201);
+    expect(await database.db('starter_pxcodes').where({ pxcode }).first('procedure')).toEqual({ procedure });
+  });
+
+  test.each([
+    ['a Latin-1 byte', Buffer.from('{"pxcode":"U1","procedure":"CAF\xe9"}', 'latin1')],
+    ['an overlong sequence', Buffer.concat([Buffer.from('{"pxcode":"U2","procedure":"A'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')])],
+    ['an encoded surrogate', Buffer.concat([Buffer.from('{"pxcode":"U3","procedure":"A'), Buffer.from([0xed, 0xa0, 0xbd]), Buffer.from('"}')])],
+    ['a truncated sequence', Buffer.concat([Buffer.from('{"pxcode":"U4","procedure":"A'), Buffer.from([0xf0, 0x9f, 0xab]), Buffer.from('"}')])],
+  ])('when the body has %s (not UTF-8), then 400 and nothing is stored', async (_what, bytes) => {
+    const before = await database.db('starter_pxcodes').count('* as n').first();
+    const res = await api()
+      .post('/api/v1.0/pxcodes/')
+      .auth(...auth)
+      .set('Content-Type', 'application/json; charset=utf-8')
+      .serialize((body: Buffer) => body as unknown as string) // the bytes as they are, not a Buffer's JSON
+      .send(bytes);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: 'the request body is not valid UTF-8' });
+    expect(await database.db('starter_pxcodes').count('* as n').first()).toEqual(before);
+  });
+
   test.each([['null'], ['"text"'], ['42']])('when the JSON body is %s, then 400 says it must be an object', async (json) => {
     const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).set('Content-Type', 'application/json').send(json);
     expect(res.status).toBe(400);
@@ -408,5 +467,46 @@ describe('methods a route does not have', () => {
       error: 'Method Not Allowed',
       message: `${method.toUpperCase()} is not allowed here; use ${allow}`,
     });
+  });
+});
+
+describe('a write refused for its Host changes nothing', () => {
+  const refusedHosts = ['localhost:5000@evil.example', 'host/x?y=', 'host.', 'a'.repeat(4096), '%65vil'];
+  const rows = () => database.db('starter_pxcodes').orderBy('id').select('id', 'pxcode', 'procedure');
+  const writes = [
+    ['POST', (code: string) => request(buildTestApp(database.db).app).post('/api/v1.0/pxcodes/').send({ pxcode: `${code}N`, procedure: 'NEW' })],
+    ['PUT', (code: string) => request(buildTestApp(database.db).app).put(`/api/v1.0/pxcodes/${code}`).send({ procedure: 'REPLACED' })],
+    ['PATCH', (code: string) => request(buildTestApp(database.db).app).patch(`/api/v1.0/pxcodes/${code}`).send({ procedure: 'PATCHED' })],
+    ['DELETE', (code: string) => request(buildTestApp(database.db).app).delete(`/api/v1.0/pxcodes/${code}`)],
+  ] as const;
+
+  test.each(writes.flatMap(([method, write]) => refusedHosts.map((host) => [method, host.length > 40 ? `${host.slice(0, 8)}... (${host.length} chars)` : host, host, write] as const)))(
+    'when %s with Host %s, then 400 and the table is as before',
+    async (_method, _shown, host, write) => {
+      const pxcode = uniqueCode().slice(0, 9);
+      await database.db('starter_pxcodes').insert({ pxcode, procedure: 'AS BEFORE' });
+      const before = await rows();
+      const res = await write(pxcode).auth(...auth).set('Host', host);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: 'the Host header is not a valid host[:port]' });
+      expect(await rows()).toEqual(before);
+      expect(await database.db('starter_pxcodes').where({ pxcode }).first('procedure')).toEqual({ procedure: 'AS BEFORE' });
+      expect(await database.db('starter_pxcodes').where({ pxcode: `${pxcode}N` }).first('id')).toBeUndefined();
+    },
+  );
+});
+
+describe('credentials before the body', () => {
+  test.each([
+    ['malformed JSON', '{"pxcode": ', 400, 'the request body is not valid JSON'],
+    ['a body over the limit', JSON.stringify({ pxcode: 'BIG', procedure: 'x'.repeat(2000) }), 413, 'the request body is too large'],
+  ])('when the body is %s, then a stranger gets 401 and a signed-in client %i', async (_what, body, status, message) => {
+    const stranger = await api().post('/api/v1.0/pxcodes/').set('Content-Type', 'application/json').send(body);
+    expect(stranger.status).toBe(401);
+    const wrong = await api().post('/api/v1.0/pxcodes/').auth(user.username, 'wrong').set('Content-Type', 'application/json').send(body);
+    expect(wrong.status).toBe(401);
+    const signedIn = await api().post('/api/v1.0/pxcodes/').auth(...auth).set('Content-Type', 'application/json').send(body);
+    expect(signedIn.status).toBe(status);
+    expect(signedIn.body.message).toBe(message);
   });
 });

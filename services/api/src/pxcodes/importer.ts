@@ -1,6 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse';
 import type { Client as PgClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -58,10 +59,51 @@ const insertPattern = new RegExp(
 );
 const ignorablePattern = /^(--.*|BEGIN\s*;|COMMIT\s*;|START\s+TRANSACTION\s*;)?$/i;
 
+/**
+ * The file's text. Bytes that are not UTF-8 stop the import, naming their line, where decoding
+ * would have put U+FFFD in their place and stored that.
+ */
+async function* utf8Text(file: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  try {
+    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) yield decoder.decode(chunk, { stream: true });
+    yield decoder.decode();
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_ENCODING_INVALID_ENCODED_DATA') throw error;
+    throw new ImportError(await lineNotUtf8(file), 'is not valid UTF-8 (save the file as UTF-8)');
+  }
+}
+
+/** The first line whose bytes are not UTF-8 (a newline byte is never part of a UTF-8 sequence). */
+async function lineNotUtf8(file: string): Promise<number> {
+  let line = 1;
+  let pending: Buffer[] = [];
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let end = chunk.indexOf(10); end !== -1; start = end + 1, end = chunk.indexOf(10, start)) {
+      if (!isUtf8(Buffer.concat([...pending, chunk.subarray(start, end)]))) return line;
+      pending = [];
+      line++;
+    }
+    pending.push(chunk.subarray(start));
+  }
+  return line;
+}
+
+/** Lines end at LF or CRLF only: a lone CR is part of its line (readline would end the line there). */
+async function* textLines(file: string): AsyncGenerator<string> {
+  let rest = '';
+  for await (const text of utf8Text(file)) {
+    const lines = (rest + text).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+  }
+  if (rest !== '') yield rest;
+}
+
 async function* sqlRows(file: string): AsyncGenerator<SourceRow> {
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
   let line = 0;
-  for await (const text of lines) {
+  for await (const text of textLines(file)) {
     line++;
     const statement = (line === 1 ? text.replace(/^\uFEFF/, '') : text).trim();
     if (ignorablePattern.test(statement)) continue;
@@ -92,7 +134,9 @@ interface CsvRecord {
  * the fast pass goes without them and a second pass finds the line when there is an error to name.
  */
 async function* csvRecords(file: string, withLines: boolean): AsyncGenerator<CsvRecord> {
-  const parser = createReadStream(file).pipe(parseCsv({ bom: true, skip_empty_lines: true, info: withLines }));
+  const text = Readable.from(utf8Text(file));
+  const parser = text.pipe(parseCsv({ bom: true, skip_empty_lines: true, info: withLines }));
+  text.on('error', (error) => parser.destroy(error));
   try {
     for await (const item of parser as AsyncIterable<string[] | { record: string[]; info: { lines: number } }>) {
       yield Array.isArray(item) ? { record: item, line: undefined } : { record: item.record, line: item.info.lines };
@@ -172,9 +216,14 @@ async function copyRows(
       }
     }
   } catch (error) {
-    stream.destroy(error as Error); // ends the COPY with an error: nothing of it is kept
+    // A bad line: the rows before it go first, since a problem among them that the server has not
+    // reported yet (a duplicate) comes earlier in the file and is the one to name. The caller's
+    // transaction then keeps nothing of them.
+    const copyFailed = failure;
+    if (copyFailed === undefined && error instanceof ImportError) stream.end(chunk);
+    else stream.destroy(error as Error); // ends the COPY with an error: nothing of it is kept
     await done.catch(() => undefined);
-    throw error;
+    throw copyFailed ?? failure ?? error;
   }
   stream.end(chunk);
   await done;

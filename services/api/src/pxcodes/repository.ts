@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Database } from '../db';
 import type { NewPxcode, PxcodeChanges } from './schema';
 
@@ -10,11 +11,6 @@ export interface PxcodeRow {
 const table = 'starter_pxcodes';
 const columns = ['id', 'pxcode', 'procedure'] as const;
 
-/** One page in insertion order (the seed's order), which stays stable as rows are added. */
-export function findPage(db: Database, limit: number, offset: number): Promise<PxcodeRow[]> {
-  return db<PxcodeRow>(table).select(...columns).orderBy('id').limit(limit).offset(offset);
-}
-
 /**
  * The same page, counted from the end: OFFSET walks every row it skips, so a page in the second
  * half is cheaper read backwards. `fromEnd` rows come after the page; the result is in id order.
@@ -22,11 +18,6 @@ export function findPage(db: Database, limit: number, offset: number): Promise<P
 export async function findPageFromEnd(db: Database, limit: number, fromEnd: number): Promise<PxcodeRow[]> {
   const rows = await db<PxcodeRow>(table).select(...columns).orderBy('id', 'desc').limit(limit).offset(fromEnd);
   return rows.reverse();
-}
-
-/** Keyset pagination: the rows after `afterId`, as deep pages cost no more than the first. */
-export function findAfter(db: Database, afterId: number, limit: number): Promise<PxcodeRow[]> {
-  return db<PxcodeRow>(table).select(...columns).where('id', '>', afterId).orderBy('id').limit(limit);
 }
 
 export interface CollectionState {
@@ -37,8 +28,37 @@ export interface CollectionState {
 
 /** The exact count and the version, kept by the database's own triggers (the pxcodes_state migration). */
 export async function readState(db: Database): Promise<CollectionState> {
-  const row = await db('starter_pxcodes_state').first('total', 'version', 'epoch');
+  return stateOf(await db('starter_pxcodes_state').first('total', 'version', 'epoch'));
+}
+
+function stateOf(row: { total?: unknown; version?: unknown; epoch?: unknown } | undefined): CollectionState {
   return { total: Number(row?.total ?? 0), version: `${row?.epoch ?? ''}:${row?.version ?? 0}` };
+}
+
+/**
+ * The rows of a query in id order, with the state, in one statement and so one snapshot: a page
+ * never disagrees with its total, and is kept under the version its rows belong to.
+ */
+async function withState(db: Database, query: Knex.QueryBuilder): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
+  const { sql, bindings } = query.toSQL();
+  const result = await db.raw<{ rows: (Partial<PxcodeRow> & { total: string; version: string; epoch: string })[] }>(
+    `SELECT s.total, s.version, s.epoch, p.id, p.pxcode, p.procedure
+       FROM starter_pxcodes_state s LEFT JOIN LATERAL (${sql}) p ON true ORDER BY p.id`,
+    bindings,
+  );
+  // No rows still brings the state, with the row's columns null.
+  const rows = result.rows.filter((row) => row.id != null).map(({ id, pxcode, procedure }) => ({ id, pxcode, procedure }) as PxcodeRow);
+  return { rows, state: stateOf(result.rows[0]) };
+}
+
+/** One page in insertion order (the seed's order), which stays stable as rows are added. */
+export function findPage(db: Database, limit: number, offset: number) {
+  return withState(db, db<PxcodeRow>(table).select(...columns).orderBy('id').limit(limit).offset(offset));
+}
+
+/** Keyset pagination: the rows after `afterId`, as deep pages cost no more than the first. */
+export function findAfter(db: Database, afterId: number, limit: number) {
+  return withState(db, db<PxcodeRow>(table).select(...columns).where('id', '>', afterId).orderBy('id').limit(limit));
 }
 
 export function findByCode(db: Database, pxcode: string): Promise<PxcodeRow | undefined> {

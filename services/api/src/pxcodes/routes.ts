@@ -30,6 +30,12 @@ const requireJson: RequestHandler = (req, _res, next) => {
 
 export function pxcodeRoutes({ db, publicUrl, collectionState, answers, readState }: PxcodeRoutesOptions): Router {
   const router = Router();
+  // The links are made of the Host: judged before anything is read or written, so that a request
+  // refused for it has changed nothing.
+  router.use((req, _res, next) => {
+    baseUrl(req, publicUrl);
+    next();
+  });
   // Called when a write of this process has committed, before it is answered.
   const changed = <T>(result: T): T => {
     collectionState.invalidate();
@@ -55,7 +61,7 @@ export function pxcodeRoutes({ db, publicUrl, collectionState, answers, readStat
   const renderList = async (req: Request, url: string, query: ListQuery, state: CollectionState) => {
     if (query.cursor !== undefined) {
       const found = await service.listAfter(db, query.cursor, query.per_page);
-      return { version: state.version, page: render(req, found.rows, cursorMeta(url, query.per_page, state.total, found.nextAfter)) };
+      return { version: found.state.version, page: render(req, found.rows, cursorMeta(url, query.per_page, found.state.total, found.nextAfter)) };
     }
     const number = query.page ?? 1;
     const found = await service.listPage(db, number, query.per_page, state);

@@ -10,12 +10,23 @@ export const pxcodeSchema = z
   .string({ error: required('a string') })
   .regex(/^[A-Za-z0-9._-]{1,10}$/, 'must be 1 to 10 letters, digits, dots, dashes or underscores');
 
+// Reference text is stored as sent or refused. A lone UTF-16 surrogate would be stored as U+FFFD;
+// controls (tab, line feed and carriage return aside: a description may run over lines) and
+// bidirectional overrides and isolates would show text other than what is stored.
+const loneSurrogate = /\p{Cs}/u;
+const control = /[\x01-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]/;
+const bidiOverride = /[\u202A-\u202E\u2066-\u2069]/;
+
+/** The rule for every piece of reference text, whether it comes through the API or an import. */
 export const procedureSchema = z
   .string({ error: required('a string') })
   .trim()
   .min(1, 'must not be empty')
   .max(255, 'must be at most 255 characters')
-  .refine((text) => !text.includes('\0'), 'must not contain NUL characters');
+  .refine((text) => !text.includes('\0'), 'must not contain NUL characters')
+  .refine((text) => !loneSurrogate.test(text), 'must be valid Unicode (it holds a lone UTF-16 surrogate)')
+  .refine((text) => !control.test(text), 'must not contain control characters other than tab, line feed and carriage return')
+  .refine((text) => !bidiOverride.test(text), 'must not contain bidirectional overrides or isolates (U+202A to U+202E, U+2066 to U+2069)');
 
 export const createBody = z.strictObject(
   { pxcode: pxcodeSchema, procedure: procedureSchema },

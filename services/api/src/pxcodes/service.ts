@@ -6,7 +6,7 @@ import type { NewPxcode, PxcodeChanges } from './schema';
 
 export interface Page {
   rows: PxcodeRow[];
-  /** The collection's state these rows belong to (newer than asked for when read from the end). */
+  /** The collection's state these rows were read with (it may be newer than the one asked for). */
   state: CollectionState;
 }
 
@@ -20,11 +20,15 @@ function checkPageExists(page: number, perPage: number, total: number): void {
   }
 }
 
-/** A page by number, for the collection in `state`. */
+/** A page by number, for the collection in `state`; its rows and `state` come from one snapshot. */
 export async function listPage(db: Database, page: number, perPage: number, state: CollectionState): Promise<Page> {
   const offset = (page - 1) * perPage;
   checkPageExists(page, perPage, state.total);
-  if (offset <= state.total / 2) return { rows: await repository.findPage(db, perPage, offset), state };
+  if (offset <= state.total / 2) {
+    const found = await repository.findPage(db, perPage, offset);
+    checkPageExists(page, perPage, found.state.total); // rows may have gone since the first read
+    return found;
+  }
   // OFFSET walks every row it skips: a page in the second half is cheaper read from the end. The
   // count and the rows then must come from one snapshot, or a concurrent write would shift them.
   return db.transaction(
@@ -39,11 +43,11 @@ export async function listPage(db: Database, page: number, perPage: number, stat
 }
 
 /** A page by keyset: as fast at any depth as the first page. `nextAfter` is unset on the last. */
-export async function listAfter(db: Database, afterId: number, perPage: number): Promise<{ rows: PxcodeRow[]; nextAfter: number | undefined }> {
-  const rows = await repository.findAfter(db, afterId, perPage + 1);
+export async function listAfter(db: Database, afterId: number, perPage: number): Promise<Page & { nextAfter: number | undefined }> {
+  const { rows, state } = await repository.findAfter(db, afterId, perPage + 1);
   const more = rows.length > perPage;
   if (more) rows.pop();
-  return { rows, nextAfter: more ? rows[rows.length - 1]?.id : undefined };
+  return { rows, state, nextAfter: more ? rows[rows.length - 1]?.id : undefined };
 }
 
 function notFound(pxcode: string): HttpError {
