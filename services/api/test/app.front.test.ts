@@ -1,10 +1,11 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import request from 'supertest';
 import { rateLimit } from '../src/config';
+import { createDatabase } from '../src/db';
 import { memoryLimiters } from '../src/limiters';
 import { importFile } from '../src/pxcodes/importer';
 import { sampleDataFile } from '../src/seed';
-import { addTestUser, buildTestApp, createTestDatabase, rawHttp, user, type TestDatabase } from './helpers';
+import { addTestUser, buildTestApp, createTestDatabase, databaseProxy, rawHttp, user, type TestDatabase } from './helpers';
 
 const servers: Server[] = [];
 async function listening(app: RequestListener): Promise<Server> {
@@ -46,6 +47,50 @@ describe('the probes and the door', () => {
       expect([path, (await request(server).get(path)).status]).toEqual([path, 200]);
     }
     expect((await request(server).get('/healthz')).status).toBe(429);
+  });
+});
+
+describe('/ready under a flood', () => {
+  test('when 200 clients ask at once, then one or two queries answer them all, and a database gone is reported within about a second', async () => {
+    const gateway = await databaseProxy(new URL(database.url));
+    const db = createDatabase(gateway.url, 5);
+    let queries = 0;
+    db.on('query', () => void (queries += 1));
+    try {
+      const server = await listening(buildTestApp(db).app);
+      const ready = () => request(server).get('/ready');
+      const answers = await Promise.all(Array.from({ length: 200 }, ready));
+      expect(answers.every((res) => res.status === 200)).toBe(true);
+      expect(queries).toBeGreaterThanOrEqual(1);
+      expect(queries).toBeLessThanOrEqual(2);
+
+      gateway.close();
+      const gone = Date.now();
+      while ((await ready()).status === 200) expect(Date.now() - gone).toBeLessThan(1500);
+      expect((await ready()).body).toEqual({ status: 'unavailable', database: 'down' });
+    } finally {
+      gateway.close();
+      await db.destroy();
+    }
+  });
+
+  test('when the database hangs (no answer, no error), then /ready says down within about two seconds, and answers every caller', async () => {
+    const gateway = await databaseProxy(new URL(database.url));
+    const db = createDatabase(gateway.url, 5);
+    try {
+      const server = await listening(buildTestApp(db).app);
+      expect((await request(server).get('/ready')).status).toBe(200);
+      gateway.freeze();
+      const frozen = Date.now();
+      const answers = await Promise.all(Array.from({ length: 50 }, () => request(server).get('/ready')));
+      expect(answers.every((res) => res.status === 200 || res.status === 503)).toBe(true);
+      let status = answers.at(-1)!.status;
+      while (status === 200) status = (await request(server).get('/ready')).status;
+      expect(Date.now() - frozen).toBeLessThan(2500);
+    } finally {
+      gateway.close();
+      await db.destroy();
+    }
   });
 });
 
