@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -282,8 +282,9 @@ describe('serve without DATABASE_URL (npm start)', () => {
     } finally {
       expect(await stop(first)).toBe(0);
     }
-    // The token secret was generated once and kept with the data.
+    // The token secret was generated once and kept with the data; so was the cluster's password.
     expect((await stat(path.join(parent, 'token-secret'))).mode & 0o777).toBe(0o600);
+    expect((await stat(path.join(parent, 'pg.password'))).mode & 0o777).toBe(0o600);
     const second = await start(env);
     try {
       const withToken = await fetch(`http://127.0.0.1:${second.port}/api/v1.0/pxcodes/KEEP1`, { headers: authHeader(token, '') });
@@ -304,6 +305,45 @@ describe('serve without DATABASE_URL (npm start)', () => {
     } finally {
       expect(await stop(second)).toBe(0);
     }
+  });
+
+  test('when a cluster still has the fixed password of earlier versions, then it gets a random one of its own and keeps working; a password file others can read is refused', async () => {
+    const dir = path.join(parent, 'pg-old');
+    const pgPort = await freePort();
+    const env = { EMBEDDED_PG_DIR: dir, EMBEDDED_PG_PORT: String(pgPort) };
+    const superuser = (password: string) => new Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password, database: 'postgres' });
+    const first = await start(env);
+    // Made as earlier versions made it: the fixed password, no password file.
+    const password = (await readFile(`${dir}.password`, 'utf8')).trim();
+    expect(password).toMatch(/^[A-Za-z0-9+/=]{64}$/);
+    const admin = superuser(password);
+    await admin.connect();
+    await admin.query("alter user postgres password 'starter-embedded'");
+    await admin.end();
+    expect(await stop(first)).toBe(0);
+    await rm(`${dir}.password`);
+
+    const second = await start(env);
+    try {
+      expect((await fetch(`http://127.0.0.1:${second.port}/api/v1.0/pxcodes/039`, { headers: authHeader('admin', 'admin') })).status).toBe(200);
+      const kept = `${dir}.password`;
+      expect((await stat(kept)).mode & 0o777).toBe(0o600);
+      const fresh = (await readFile(kept, 'utf8')).trim();
+      expect(fresh).not.toBe(password);
+      await expect(superuser('starter-embedded').connect()).rejects.toMatchObject({ code: '28P01' });
+      const withNew = superuser(fresh);
+      await withNew.connect();
+      await withNew.end();
+    } finally {
+      expect(await stop(second)).toBe(0);
+    }
+
+    await chmod(`${dir}.password`, 0o644);
+    const refused = await start(env).then(
+      (third) => (third.child.kill('SIGKILL'), 'started'),
+      (error: Error) => error.message,
+    );
+    expect(refused).toContain(`${dir}.password: the embedded PostgreSQL's password must be a file of this user readable by no one else (chmod 600)`);
   });
 
   test('when the server was killed and left its PostgreSQL running, then the next start takes over', async () => {
