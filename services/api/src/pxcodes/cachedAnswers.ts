@@ -7,6 +7,12 @@ import { PageCache, type RenderedPage } from './pageCache';
 import type { CollectionState } from './repository';
 import type { CollectionStateCache } from './stateCache';
 
+/**
+ * Authenticated answers: what a user was answered is theirs, shared caches must not keep it; the
+ * client may, and revalidates it with its ETag each time (304). Express's routes send the same.
+ */
+export const privateCacheControl = 'private, no-cache';
+
 export interface CachedAnswersOptions {
   answers: PageCache;
   collectionState: CollectionStateCache;
@@ -48,9 +54,10 @@ export function cachedAnswers(options: CachedAnswersOptions): CachedAnswers {
   };
 
   const send = (req: IncomingMessage, res: ServerResponse, page: RenderedPage) => {
-    const link = page.link ? { Link: page.link } : {};
-    if (fresh(req.headers, { etag: page.etag })) return void res.writeHead(304, { ETag: page.etag, ...link }).end();
-    res.writeHead(200, { ETag: page.etag, ...link, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': page.body.length });
+    // Only authenticated requests are answered here: the same Cache-Control as Express sends them.
+    const headers = { 'Cache-Control': privateCacheControl, ETag: page.etag, ...(page.link ? { Link: page.link } : {}) };
+    if (fresh(req.headers, { etag: page.etag })) return void res.writeHead(304, headers).end();
+    res.writeHead(200, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': page.body.length });
     res.end(page.body);
   };
 

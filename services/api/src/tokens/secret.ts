@@ -5,6 +5,13 @@ import { ConfigError, type Config } from '../config';
 
 const minimumLength = 32;
 
+/** What a secret file holds, and what to do about a bad one, for the messages. */
+export interface SecretKind {
+  name: string;
+  remedy: string;
+}
+const tokenSecret: SecretKind = { name: 'the token secret', remedy: '; remove it to have a new one made' };
+
 /**
  * The secret tokens are signed with: TOKEN_SECRET when set. With the embedded PostgreSQL (no
  * DATABASE_URL) one is generated on first start and kept beside the data, so tokens survive
@@ -23,7 +30,7 @@ export async function loadTokenSecret(config: Config): Promise<string> {
 }
 
 /** Whoever can write the file can forge tokens: only a private file of our own is trusted. */
-async function readSecretFile(file: string): Promise<string | undefined> {
+export async function readSecretFile(file: string, what = tokenSecret): Promise<string | undefined> {
   let info;
   try {
     info = await stat(file);
@@ -32,16 +39,17 @@ async function readSecretFile(file: string): Promise<string | undefined> {
     throw error;
   }
   if ((process.getuid && info.uid !== process.getuid()) || (info.mode & 0o077) !== 0) {
-    throw new ConfigError(`${file}: the token secret must be a file of this user readable by no one else (chmod 600); remove it to have a new one made`);
+    throw new ConfigError(`${file}: ${what.name} must be a file of this user readable by no one else (chmod 600)${what.remedy}`);
   }
   const secret = (await readFile(file, 'utf8')).trim();
   if (secret.length < minimumLength) {
-    throw new ConfigError(`${file}: the token secret is shorter than ${minimumLength} characters; remove the file to have a new one made`);
+    throw new ConfigError(`${file}: ${what.name} is shorter than ${minimumLength} characters${what.remedy}`);
   }
   return secret;
 }
 
-async function createSecretFile(file: string): Promise<string> {
+/** A new random secret in a new file of mode 600; if another process made the file first, its secret. */
+export async function createSecretFile(file: string, what = tokenSecret): Promise<string> {
   await mkdir(path.dirname(file), { recursive: true });
   const secret = randomBytes(48).toString('base64');
   // Written whole under a temporary name, then linked into place: a process starting at the same
@@ -53,7 +61,7 @@ async function createSecretFile(file: string): Promise<string> {
     return secret;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return (await readSecretFile(file)) as string;
+    return (await readSecretFile(file, what)) as string;
   } finally {
     await rm(temporary, { force: true });
   }
