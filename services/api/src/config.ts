@@ -144,18 +144,25 @@ function isLoopback(address: string): boolean {
   return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
 }
 
+/** Where `serve` can be reached from other machines: the setting that says so, or undefined on loopback. */
+export function exposure(config: Config): { setting: string; rebind: string } | undefined {
+  const published = config.PUBLISHED_ADDRESS !== undefined;
+  const address = config.PUBLISHED_ADDRESS ?? config.HOST;
+  if (isLoopback(address)) return undefined;
+  return published
+    ? { setting: `PUBLISHED_ADDRESS (the stack's API_BIND) is ${address}`, rebind: 'API_BIND' }
+    : { setting: `HOST is ${address}`, rebind: 'HOST' };
+}
+
 /**
  * The demo password is for this machine only: `serve` refuses to be reachable from elsewhere with
  * it. PUBLISHED_ADDRESS is judged when set (in a container HOST must be 0.0.0.0), else HOST.
  */
 export function refuseExposedDemoPassword(config: Config): void {
-  if (config.ADMIN_PASSWORD !== 'admin') return;
-  const published = config.PUBLISHED_ADDRESS !== undefined;
-  const address = config.PUBLISHED_ADDRESS ?? config.HOST;
-  if (isLoopback(address)) return;
-  const setting = published ? `PUBLISHED_ADDRESS (the stack's API_BIND) is ${address}` : `HOST is ${address}`;
+  const exposed = config.ADMIN_PASSWORD === 'admin' ? exposure(config) : undefined;
+  if (!exposed) return;
   throw new ConfigError(
-    `ADMIN_PASSWORD is the demo default "admin" while ${setting}, reachable from other machines: ` +
-      `set ADMIN_PASSWORD to a password of your own, or ${published ? 'API_BIND' : 'HOST'} to 127.0.0.1`,
+    `ADMIN_PASSWORD is the demo default "admin" while ${exposed.setting}, reachable from other machines: ` +
+      `set ADMIN_PASSWORD to a password of your own, or ${exposed.rebind} to 127.0.0.1`,
   );
 }

@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { Database } from './db';
 import { importFile } from './pxcodes/importer';
 import { isEmpty } from './pxcodes/repository';
-import { countUsers, createUser } from './users/repository';
+import { countUsers, createUser, findUserByName } from './users/repository';
+import { verifyPassword } from './users/passwords';
 
 /** The 100 MS-DRG codes and titles the seed loads, in the seed's INSERT format. */
 export const sampleDataFile = path.resolve(__dirname, '../data/starter_pxcodes.sql');
@@ -41,4 +42,10 @@ export async function seedNewDatabase(
     const sampleRows = withSampleData && (await isEmpty(trx)) ? (await importFile(trx, sampleDataFile)).rows : 0;
     return { adminCreated: true, sampleRows };
   });
+}
+
+/** Whether this user still signs in with the demo password: ADMIN_PASSWORD counts only when seeding. */
+export async function hasDemoPassword(db: Database, username: string): Promise<boolean> {
+  const user = await findUserByName(db, username);
+  return user !== undefined && (await verifyPassword('admin', user.password_hash));
 }

@@ -1,14 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import { buildApp, apiPrefix } from './app';
 import { CredentialCache } from './auth';
-import { loadConfig, refuseExposedDemoPassword, type Config } from './config';
+import { ConfigError, exposure, loadConfig, refuseExposedDemoPassword, type Config } from './config';
 import { connectDatabase } from './connection';
 import { migrate } from './db';
 import { createLogger, type Logger } from './logger';
 import { memoryLimiters, redisLimiters } from './limiters';
 import { LoginThrottle } from './loginThrottle';
 import { connectRedis } from './redis';
-import { seedNewDatabase } from './seed';
+import { hasDemoPassword, seedNewDatabase } from './seed';
 import { loadTokenSecret } from './tokens/secret';
 import { Tokens } from './tokens/tokens';
 import { listenForChanges } from './changeListener';
@@ -32,6 +32,17 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     if (config.ADMIN_PASSWORD === 'admin') {
       logger.warn('the admin password is the demo default "admin": for local use only; set ADMIN_PASSWORD');
     }
+  }
+
+  // A database made earlier keeps the password its admin was given then, whatever ADMIN_PASSWORD says.
+  const exposed = exposure(config);
+  if (exposed && (await hasDemoPassword(db, config.ADMIN_USERNAME))) {
+    await connection.close();
+    throw new ConfigError(
+      `the user ${config.ADMIN_USERNAME} still has the demo password "admin" while ${exposed.setting}, reachable from ` +
+        `other machines: change it with the CLI's passwd command (on the stack: docker compose run --rm starter-api ` +
+        `passwd ${config.ADMIN_USERNAME}), or set ${exposed.rebind} to 127.0.0.1`,
+    );
   }
 
   const credentialCache = new CredentialCache(config.AUTH_CACHE_TTL * 1000, config.AUTH_CACHE_MAX);

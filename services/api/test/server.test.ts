@@ -159,15 +159,33 @@ describe('serve: where it listens, and the demo password', () => {
     expect(stderr).toContain(hint);
   });
 
-  test('when a container listens on 0.0.0.0 but is published on loopback, or the password is changed, then it starts', async () => {
-    for (const env of [
-      { HOST: '0.0.0.0', PUBLISHED_ADDRESS: '127.0.0.1' },
-      { HOST: '0.0.0.0', ADMIN_PASSWORD: 'not-the-demo-one' },
-    ]) {
-      const server = await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, ...env });
-      expect((await fetch(`http://127.0.0.1:${server.port}/health`)).status).toBe(200);
-      expect(await stop(server)).toBe(0);
+  test('when a container listens on 0.0.0.0 but is published on loopback, or the admin was made with a password of its own, then it starts', async () => {
+    const own = await createTestDatabase({ migrated: false });
+    try {
+      for (const env of [
+        { DATABASE_URL: database.url, HOST: '0.0.0.0', PUBLISHED_ADDRESS: '127.0.0.1' },
+        { DATABASE_URL: own.url, HOST: '0.0.0.0', ADMIN_PASSWORD: 'not-the-demo-one' },
+      ]) {
+        const server = await start({ TOKEN_SECRET: tokenSecret, ...env });
+        expect((await fetch(`http://127.0.0.1:${server.port}/health`)).status).toBe(200);
+        expect(await stop(server)).toBe(0);
+      }
+    } finally {
+      await own.drop();
     }
+  });
+
+  test('when the admin in the database still has the demo password, then a new ADMIN_PASSWORD (used only to seed) does not let it start exposed', async () => {
+    // The first test of this block seeded the admin with the demo password.
+    await stop(await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret }));
+    const child = spawn(process.execPath, [cli, 'serve'], {
+      env: { PATH: process.env.PATH, PORT: '0', DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, HOST: '0.0.0.0', PUBLISHED_ADDRESS: '0.0.0.0', ADMIN_PASSWORD: 'a-new-one' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(1);
+    expect(stderr).toContain(`starter: the user admin still has the demo password "admin" while PUBLISHED_ADDRESS (the stack's API_BIND) is 0.0.0.0`);
+    expect(stderr).toContain('passwd admin');
   });
 });
 
