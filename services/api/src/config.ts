@@ -97,6 +97,11 @@ const schema = z.object({
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
   CACHE_COLLECTION_STATE: boolean.default(false),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(0).max(600).default(10),
+}).superRefine(({ AUTH_FAILURES_PER_MINUTE: perAddress, AUTH_FAILURES_PER_NAME_PER_MINUTE: perName }, context) => {
+  // A single address must meet its own limit first, or one mistyping client would block the name for all.
+  if (perAddress > 0 && perName > 0 && perName < perAddress) {
+    context.addIssue({ code: 'custom', path: ['AUTH_FAILURES_PER_NAME_PER_MINUTE'], message: `${perName} is lower than AUTH_FAILURES_PER_MINUTE (${perAddress}): it must be at least as large` });
+  }
 });
 
 export type Config = Readonly<z.infer<typeof schema>>;

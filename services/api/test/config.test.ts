@@ -88,6 +88,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ ADMIN_USERNAME: 'cafe\u0301' }).ADMIN_USERNAME).toBe('caf\u00e9');
   });
 
+  test('when the per-name failure budget is lower than the per-address one, then the error names both (0 turns either off)', () => {
+    const env = { AUTH_FAILURES_PER_MINUTE: '20', AUTH_FAILURES_PER_NAME_PER_MINUTE: '10' };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow('AUTH_FAILURES_PER_NAME_PER_MINUTE: 10 is lower than AUTH_FAILURES_PER_MINUTE (20): it must be at least as large');
+    expect(() => loadConfig({ AUTH_FAILURES_PER_NAME_PER_MINUTE: '5' })).toThrow('lower than AUTH_FAILURES_PER_MINUTE (10)');
+    expect(loadConfig({ AUTH_FAILURES_PER_MINUTE: '20', AUTH_FAILURES_PER_NAME_PER_MINUTE: '20' }).AUTH_FAILURES_PER_NAME_PER_MINUTE).toBe(20);
+    expect(loadConfig({ AUTH_FAILURES_PER_MINUTE: '20', AUTH_FAILURES_PER_NAME_PER_MINUTE: '0' }).AUTH_FAILURES_PER_NAME_PER_MINUTE).toBe(0);
+    expect(loadConfig({ AUTH_FAILURES_PER_MINUTE: '0', AUTH_FAILURES_PER_NAME_PER_MINUTE: '5' }).AUTH_FAILURES_PER_MINUTE).toBe(0);
+  });
+
   test('when several are wrong, then all are named at once', () => {
     expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT: .*; LOG_LEVEL: /);
   });
