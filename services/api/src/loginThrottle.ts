@@ -62,21 +62,24 @@ export class LoginThrottle {
     const address = `a:${client}`;
     const named = `n:${nameKey(name)}`;
     for (;;) {
+      // Whether attempts were in flight before booking: one may end (and give its point back) meanwhile.
+      let before = this.inFlight.has(address);
       const byAddress = await book(this.failures, this.failuresPerMinute, client);
       if (byAddress !== undefined) {
-        const waited = await this.waitForInFlight(address, () => giveBack(this.failures, client));
-        if (waited === 'waited') continue;
-        if (waited === 'busy') return { by: 'busy', seconds: 1 };
+        const settled = await this.settle(address, before, () => giveBack(this.failures, client));
+        if (settled === 'again') continue;
+        if (settled === 'busy') return { by: 'busy', seconds: 1 };
         this.block(client, byAddress);
         return { by: 'address', seconds: seconds(byAddress) };
       }
+      before = this.inFlight.has(named);
       const byName = await book(this.nameFailures, this.failuresPerNamePerMinute, nameKey(name));
       if (byName !== undefined && !(await this.verifiedBefore(client, name))) {
         // Refused for the name: the address's point is not spent.
         await giveBack(this.failures, client);
-        const waited = await this.waitForInFlight(named, () => giveBack(this.nameFailures, nameKey(name)));
-        if (waited === 'waited') continue;
-        if (waited === 'busy') return { by: 'busy', seconds: 1 };
+        const settled = await this.settle(named, before, () => giveBack(this.nameFailures, nameKey(name)));
+        if (settled === 'again') continue;
+        if (settled === 'busy') return { by: 'busy', seconds: 1 };
         return { by: 'name', seconds: seconds(byName) };
       }
       for (const key of [address, named]) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
@@ -126,21 +129,32 @@ export class LoginThrottle {
   }
 
   /**
-   * A budget refused `key` while some of its attempts are in flight here: they may yet come
-   * right, so the refused point is given back and the request waits for one of them to end
-   * ('waited': book again). 'none' when nothing is in flight: the refusal stands.
+   * A budget refused `key` while some of its attempts are in flight here (or were, when booking
+   * began): they may yet come right, so the refused point is given back and the request books
+   * again once one of them has ended ('again'). 'refuse' when none was in flight: the refusal stands.
    */
-  private async waitForInFlight(key: string, giveBackRefused: () => Promise<unknown>): Promise<'none' | 'waited' | 'busy'> {
-    if (!this.inFlight.has(key)) return 'none';
-    await giveBackRefused();
-    if (this.waitingForSettled >= this.maxWaiting) return 'busy';
+  private async settle(key: string, before: boolean, giveBackRefused: () => Promise<unknown>): Promise<'refuse' | 'again' | 'busy'> {
+    if (!this.inFlight.has(key)) {
+      if (!before) return 'refuse';
+      await giveBackRefused();
+      return 'again';
+    }
+    if (this.waitingForSettled >= this.maxWaiting) {
+      await giveBackRefused();
+      return 'busy';
+    }
+    const waiters = this.settled.get(key) ?? [];
+    this.settled.set(key, waiters);
+    // Listening before the give-back's round trip, so an end during it is not missed.
+    const oneEnded = new Promise<void>((resolve) => waiters.push(resolve));
     this.waitingForSettled++;
     try {
-      await new Promise<void>((resolve) => this.settled.set(key, [...(this.settled.get(key) ?? []), resolve]));
+      await giveBackRefused();
+      await oneEnded;
     } finally {
       this.waitingForSettled--;
     }
-    return 'waited';
+    return 'again';
   }
 
   private async verifiedBefore(client: string, name: string): Promise<boolean> {
