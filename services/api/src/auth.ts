@@ -5,7 +5,7 @@ import passport from 'passport';
 import { BasicStrategy } from 'passport-http';
 import type { Database } from './db';
 import { HttpError, type Refusal } from './errors';
-import type { LoginRefusal, LoginThrottle } from './loginThrottle';
+import type { LoginThrottle } from './loginThrottle';
 import { looksLikeToken, type Tokens } from './tokens/tokens';
 import { findTokenHolder, findUserByName, type User } from './users/repository';
 import { verifyAgainstNothing, verifyPassword } from './users/passwords';
@@ -175,7 +175,7 @@ const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/;
 const isPossibleUsername = (name: string) => name.length > 0 && name.length <= 100 && !name.includes('\0');
 
 /** 429 for a client address, or a user name, with too many recent failed logins. */
-export function tooManyAttempts(retryAfter: number, by: LoginRefusal['by'] = 'address'): Refusal {
+export function tooManyAttempts(retryAfter: number, by: 'address' | 'name' = 'address'): Refusal {
   const from = by === 'address' ? 'from this address' : 'for this user name';
   return {
     status: 429,
@@ -212,6 +212,7 @@ export class Authenticator {
     // Credentials verified a moment ago (now stale) are no guess: they are not throttled.
     const throttled = !cached;
     const refused = throttled ? await throttle.begin(client, username) : undefined;
+    if (refused?.by === 'busy') throw new HttpError(503, 'too many logins are being checked; try again shortly', { 'Retry-After': '1' });
     if (refused) {
       const { status, message, headers } = tooManyAttempts(refused.seconds, refused.by);
       throw new HttpError(status, message, headers);
@@ -231,7 +232,10 @@ export class Authenticator {
       if (throttled) await throttle.givenBack(client, username);
       throw error;
     }
-    if (!user || !valid) return undefined;
+    if (!user || !valid) {
+      if (throttled) throttle.failed(client, username);
+      return undefined;
+    }
     if (throttled) await throttle.succeeded(client, username);
     const authenticated = { id: user.id, username: user.username, tokenVersion: user.token_version };
     cache.set(username, password, authenticated, generation);

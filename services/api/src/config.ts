@@ -3,6 +3,7 @@ import { isIPv4 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { newPasswordProblem, newUsernameProblem } from './users/names';
 
 const projectRoot = path.resolve(__dirname, '../../..');
 
@@ -54,6 +55,12 @@ export const rateLimit = z
 
 export type RateLimitSetting = z.infer<typeof rateLimit>;
 
+const rule = (problem: (value: string) => string | undefined) =>
+  z.superRefine((value: string, context) => {
+    const message = problem(value);
+    if (message) context.addIssue({ code: 'custom', message });
+  });
+
 const schema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   REDIS_URL: z
@@ -89,13 +96,19 @@ const schema = z.object({
   AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(10),
   AUTH_FAILURES_PER_NAME_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(30),
   AUTH_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(1, availableParallelism())),
-  ADMIN_USERNAME: z.string().trim().min(1).max(100).default('admin'),
-  ADMIN_PASSWORD: z.string().min(1).default('admin'),
+  // The seed creates this user: the rules adduser applies (refused here, before anything starts).
+  ADMIN_USERNAME: z.string().trim().check(rule(newUsernameProblem)).transform((name) => name.normalize('NFC')).default('admin'),
+  ADMIN_PASSWORD: z.string().check(rule(newPasswordProblem)).default('admin'),
   SEED_SAMPLE_DATA: boolean.default(true),
   EMBEDDED_PG_DIR: z.string().min(1).default(path.join(projectRoot, '.data', 'postgres')),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
   CACHE_COLLECTION_STATE: boolean.default(false),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(0).max(600).default(10),
+}).superRefine(({ AUTH_FAILURES_PER_MINUTE: perAddress, AUTH_FAILURES_PER_NAME_PER_MINUTE: perName }, context) => {
+  // A single address must meet its own limit first, or one mistyping client would block the name for all.
+  if (perAddress > 0 && perName > 0 && perName < perAddress) {
+    context.addIssue({ code: 'custom', path: ['AUTH_FAILURES_PER_NAME_PER_MINUTE'], message: `${perName} is lower than AUTH_FAILURES_PER_MINUTE (${perAddress}): it must be at least as large` });
+  }
 });
 
 export type Config = Readonly<z.infer<typeof schema>>;

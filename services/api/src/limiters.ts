@@ -13,7 +13,10 @@ export interface LimiterOptions {
 export interface Limiter {
   /** Resolves while within the budget; rejects with a RateLimiterRes when it is spent. */
   consume(key: string): Promise<RateLimiterRes>;
-  reward(key: string, points: number): Promise<unknown>;
+  /** Gives points back; resolves with the points still spent (below zero when the window was gone). */
+  reward(key: string, points: number): Promise<RateLimiterRes>;
+  /** Sets the key's spent points, for `seconds`. */
+  set(key: string, points: number, seconds: number): Promise<unknown>;
   /** The key's state without spending anything; null when it has spent nothing. */
   get(key: string): Promise<RateLimiterRes | null>;
 }
@@ -51,6 +54,10 @@ class FailOverLimiter implements Limiter {
 
   reward(key: string, points: number) {
     return this.use((limiter) => limiter.reward(key, points));
+  }
+
+  set(key: string, points: number, seconds: number) {
+    return this.use((limiter) => limiter.set(key, points, seconds));
   }
 
   get(key: string) {

@@ -1,8 +1,15 @@
+import { createHash } from 'node:crypto';
 import { memoryLimiters, type Limiter, type LimiterFactory } from './limiters';
+
+/**
+ * How long a sign-in marks its address as known for that name: a day, so a client that signs in
+ * daily keeps getting through a name's block whatever happened to the replicas' caches.
+ */
+const verifiedFor = 24 * 3600;
 
 /** Which budget refused an attempt, and for how many seconds. */
 export interface LoginRefusal {
-  by: 'address' | 'name';
+  by: 'address' | 'name' | 'busy';
   seconds: number;
 }
 
@@ -11,18 +18,26 @@ export interface LoginRefusal {
  * attempts a minute that fail (each is booked before its hash runs, and given back when right);
  * beyond that it is answered 429 for a minute before any hash runs. Guesses spread over many
  * addresses are held by a budget per user name, `failuresPerNamePerMinute` (larger, so one
- * address meets its own limit first): beyond it, unverified attempts for that name get 429 for a
- * minute; credentials verified before are never throttled. At most `concurrentHashes` slow hashes
- * run at once (the rest wait their turn, up to `maxWaiting`). With a shared store (Redis), the
- * failures are counted across every replica.
+ * address meets its own limit first): beyond it, attempts for that name get 429 for a minute,
+ * except from an address where that name signed in within `verifiedForSeconds` (a marker in the
+ * store, so it outlives this process's cache), which only its address's budget holds. Attempts
+ * still being checked are not failures yet: a request that finds a budget spent while this
+ * process checks some of its attempts waits for them instead of being refused or blocking its
+ * address. At most `concurrentHashes` slow hashes run at once (the rest wait their turn, up to
+ * `maxWaiting`). With a shared store (Redis), the failures are counted across every replica.
  */
 export class LoginThrottle {
   private readonly failures: Limiter;
   private readonly nameFailures: Limiter;
+  private readonly verified: Limiter;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
   /** Blocked clients and until when (ms): known without a round trip to the store. */
   private readonly blockedUntil = new Map<string, number>();
+  /** Attempts of each address ('a:') and name ('n:') being checked here, and who waits for one to end. */
+  private readonly inFlight = new Map<string, number>();
+  private readonly settled = new Map<string, (() => void)[]>();
+  private waitingForSettled = 0;
 
   constructor(
     private readonly failuresPerMinute: number,
@@ -30,34 +45,120 @@ export class LoginThrottle {
     private readonly maxWaiting = 256,
     limiters: LimiterFactory = memoryLimiters,
     private readonly failuresPerNamePerMinute = failuresPerMinute * 3,
+    private readonly verifiedForSeconds = verifiedFor,
   ) {
     this.failures = limiters({ keyPrefix: 'login-failures', points: failuresPerMinute, duration: 60, blockDuration: 60 });
     this.nameFailures = limiters({ keyPrefix: 'login-failures-name', points: failuresPerNamePerMinute, duration: 60, blockDuration: 60 });
+    this.verified = limiters({ keyPrefix: 'login-verified', points: 1, duration: verifiedForSeconds });
   }
 
   /**
    * Books one attempt for this client and this user name before its hash runs, so a burst of
-   * guesses sent at once is counted as it comes, not after. Returns which budget is spent, if one is.
+   * guesses sent at once is counted as it comes, not after. Returns which budget is spent, if one
+   * is ('busy': too many wait for attempts in flight). Otherwise one of succeeded(), failed() or
+   * givenBack() must follow.
    */
   async begin(client: string, name: string): Promise<LoginRefusal | undefined> {
-    const address = await book(this.failures, this.failuresPerMinute, client);
-    if (address !== undefined) {
-      this.block(client, address);
-      return { by: 'address', seconds: Math.max(1, Math.ceil(address / 1000)) };
+    const address = `a:${client}`;
+    const named = `n:${nameKey(name)}`;
+    for (;;) {
+      // Whether attempts were in flight before booking: one may end (and give its point back) meanwhile.
+      let before = this.inFlight.has(address);
+      const byAddress = await book(this.failures, this.failuresPerMinute, client);
+      if (byAddress !== undefined) {
+        const settled = await this.settle(address, before, () => giveBack(this.failures, client));
+        if (settled === 'again') continue;
+        if (settled === 'busy') return { by: 'busy', seconds: 1 };
+        this.block(client, byAddress);
+        return { by: 'address', seconds: seconds(byAddress) };
+      }
+      before = this.inFlight.has(named);
+      const byName = await book(this.nameFailures, this.failuresPerNamePerMinute, nameKey(name));
+      if (byName !== undefined && !(await this.verifiedBefore(client, name))) {
+        // Refused for the name: the address's point is not spent.
+        await giveBack(this.failures, client);
+        const settled = await this.settle(named, before, () => giveBack(this.nameFailures, nameKey(name)));
+        if (settled === 'again') continue;
+        if (settled === 'busy') return { by: 'busy', seconds: 1 };
+        return { by: 'name', seconds: seconds(byName) };
+      }
+      for (const key of [address, named]) this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1);
+      return undefined;
     }
-    const forName = await book(this.nameFailures, this.failuresPerNamePerMinute, nameKey(name));
-    return forName === undefined ? undefined : { by: 'name', seconds: Math.max(1, Math.ceil(forName / 1000)) };
   }
 
-  /** The attempt was right: it does not count against the client or the name. */
+  /** The attempt was right: it does not count, and this address is known for this name from now on. */
   async succeeded(client: string, name: string): Promise<void> {
-    if (this.failuresPerMinute > 0) await this.failures.reward(client, 1);
-    if (this.failuresPerNamePerMinute > 0) await this.nameFailures.reward(nameKey(name), 1);
+    try {
+      await this.giveBackBoth(client, name);
+      if (this.failuresPerNamePerMinute > 0) await this.verified.set(verifiedKey(client, name), 1, this.verifiedForSeconds);
+    } finally {
+      this.ended(client, name);
+    }
+  }
+
+  /** The attempt was wrong: it stays counted. */
+  failed(client: string, name: string): void {
+    this.ended(client, name);
   }
 
   /** The attempt could not be checked (a server-side failure): it does not count; never throws. */
   async givenBack(client: string, name: string): Promise<void> {
-    await this.succeeded(client, name).catch(() => undefined);
+    await this.giveBackBoth(client, name).catch(() => undefined);
+    this.ended(client, name);
+  }
+
+  private async giveBackBoth(client: string, name: string): Promise<void> {
+    if (this.failuresPerMinute > 0) {
+      const left = await giveBack(this.failures, client);
+      // Back under the budget (attempts that were still in flight came right): no longer blocked.
+      if (left < this.failuresPerMinute) this.blockedUntil.delete(client);
+    }
+    if (this.failuresPerNamePerMinute > 0) await giveBack(this.nameFailures, nameKey(name));
+  }
+
+  private ended(client: string, name: string): void {
+    for (const key of [`a:${client}`, `n:${nameKey(name)}`]) {
+      const count = (this.inFlight.get(key) ?? 1) - 1;
+      if (count > 0) this.inFlight.set(key, count);
+      else this.inFlight.delete(key);
+      const waiters = this.settled.get(key);
+      this.settled.delete(key);
+      waiters?.forEach((wake) => wake());
+    }
+  }
+
+  /**
+   * A budget refused `key` while some of its attempts are in flight here (or were, when booking
+   * began): they may yet come right, so the refused point is given back and the request books
+   * again once one of them has ended ('again'). 'refuse' when none was in flight: the refusal stands.
+   */
+  private async settle(key: string, before: boolean, giveBackRefused: () => Promise<unknown>): Promise<'refuse' | 'again' | 'busy'> {
+    if (!this.inFlight.has(key)) {
+      if (!before) return 'refuse';
+      await giveBackRefused();
+      return 'again';
+    }
+    if (this.waitingForSettled >= this.maxWaiting) {
+      await giveBackRefused();
+      return 'busy';
+    }
+    const waiters = this.settled.get(key) ?? [];
+    this.settled.set(key, waiters);
+    // Listening before the give-back's round trip, so an end during it is not missed.
+    const oneEnded = new Promise<void>((resolve) => waiters.push(resolve));
+    this.waitingForSettled++;
+    try {
+      await giveBackRefused();
+      await oneEnded;
+    } finally {
+      this.waitingForSettled--;
+    }
+    return 'again';
+  }
+
+  private async verifiedBefore(client: string, name: string): Promise<boolean> {
+    return (await this.verified.get(verifiedKey(client, name))) !== null;
   }
 
   private block(client: string, ms: number): void {
@@ -106,6 +207,25 @@ async function book(limiter: Limiter, points: number, key: string): Promise<numb
     if (ms === undefined) throw rejected; // the store failed, not the client
     return ms;
   }
+}
+
+/**
+ * Gives one point back, never below nothing spent: a give-back that lands after the window rolled
+ * over would otherwise start the new window in credit. Returns the points still spent.
+ */
+async function giveBack(limiter: Limiter, key: string): Promise<number> {
+  const { consumedPoints } = await limiter.reward(key, 1);
+  if (consumedPoints < 0) await limiter.reward(key, consumedPoints);
+  return Math.max(0, consumedPoints);
+}
+
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/** The marker's key: a digest, so the store holds no names or addresses in clear. */
+function verifiedKey(client: string, name: string): string {
+  const hash = createHash('sha256');
+  for (const field of [client, nameKey(name)]) hash.update(`${Buffer.byteLength(field)}:`).update(field);
+  return hash.digest('base64url');
 }
 
 // Names no user can have share one key: an attacker's long garbage names cannot fill the store.

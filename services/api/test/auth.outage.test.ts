@@ -65,7 +65,8 @@ interface Answer {
 describe('a PostgreSQL restart under concurrent writers', () => {
   run('when PostgreSQL is stopped and started, then correct credentials get 503 meanwhile (never 401/429) and 2xx within 5 s of it being back', async () => {
     // A cold credential cache (nothing is remembered): every request runs the login check and its throttle.
-    const { app } = buildTestApp(db, { credentialCache: new CredentialCache(0, 1000), loginThrottle: new LoginThrottle(5, 2) });
+    const loginThrottle = new LoginThrottle(5, 2); // per name: 15
+    const { app } = buildTestApp(db, { credentialCache: new CredentialCache(0, 1000), loginThrottle });
     const server = await new Promise<Server>((resolve) => {
       const listening = createServer(app).listen(0, '127.0.0.1', () => resolve(listening));
     });
@@ -114,6 +115,15 @@ describe('a PostgreSQL restart under concurrent writers', () => {
     for (const answer of refused) {
       expect(answer.body).toEqual({ status: 503, error: 'Service Unavailable', message: expect.any(String) });
       expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1);
+    }
+    // Nothing of the outage was counted against the names either: each has its whole budget left.
+    for (let client = 0; client < clients; client++) {
+      const name = `writer-${client}`;
+      for (let i = 0; i < 15; i++) {
+        expect(await loginThrottle.begin(`10.8.${client}.${i}`, name)).toBeUndefined();
+        loginThrottle.failed(`10.8.${client}.${i}`, name);
+      }
+      expect(await loginThrottle.begin(`10.8.${client}.99`, name)).toMatchObject({ by: 'name' });
     }
   }, 180_000);
 });

@@ -47,6 +47,20 @@ async function run(argv: string[], options: { stdin?: string; env?: NodeJS.Proce
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
+/** Migrates, collecting what the migrations report through knex's logger (restored after). */
+async function migrateCollectingWarnings(): Promise<unknown[]> {
+  const logger = (database.db.client as { logger: { warn: (message: unknown) => void } }).logger;
+  const warn = logger.warn;
+  const warnings: unknown[] = [];
+  logger.warn = (message) => void warnings.push(message);
+  try {
+    await migrate(database.db);
+  } finally {
+    logger.warn = warn;
+  }
+  return warnings;
+}
+
 const count = async () => Number((await database.db('starter_pxcodes').count('* as n').first())!.n);
 
 describe('migrate', () => {
@@ -176,15 +190,31 @@ describe('users', () => {
       { username: 'rene\u0301', password_hash: 'x' }, // its NFC form exists too: left
       { username: 'ren\u00e9', password_hash: 'x' },
     ]);
-    const warnings: unknown[] = [];
-    (database.db.client as { logger: { warn: (message: unknown) => void } }).logger.warn = (message) => void warnings.push(message);
-    await migrate(database.db);
+    const warnings = await migrateCollectingWarnings();
     const names = (await database.db('starter_users').orderBy('id').select('username')).map((row: { username: string }) => row.username);
     expect(names).toEqual(['jos\u00e9', 'rene\u0301', 'ren\u00e9']);
     expect(warnings).toEqual([expect.stringMatching(/^user names "rene\u0301" \(id \d+\) and "ren\u00e9" are the same name in NFC: left as they are; remove one with deluser$/)]);
     // The one left is still reachable by its own spelling.
     expect((await run(['deluser', 'rene\u0301'])).code).toBe(0);
     expect(await database.db('starter_users').pluck('username')).toEqual(expect.arrayContaining(['jos\u00e9', 'ren\u00e9']));
+  });
+
+  test('when a stored name would be longer than the column in NFC, then the migration leaves it as it is and reports it (the API still starts)', async () => {
+    await migrate(database.db);
+    await database.db.migrate.down({ migrationSource });
+    const long = '\u0958'.repeat(60); // 60 characters; 120 in NFC (each is two there)
+    await database.db('starter_users').insert([{ username: long, password_hash: 'x' }, { username: 'jose\u0301', password_hash: 'x' }]);
+    const warnings = await migrateCollectingWarnings();
+    expect((await database.db('starter_users').orderBy('id').select('username')).map((row: { username: string }) => row.username)).toEqual([long, 'jos\u00e9']);
+    expect(warnings).toEqual([`user name ${JSON.stringify(long)} (id 1) is longer than 100 characters in NFC: left as it is; remove it with deluser and add it again shorter`]);
+    expect((await run(['deluser', long])).code).toBe(0);
+  });
+
+  test('when adduser is given a name longer than 100 characters in NFC, or longer only before NFC, then the length is judged in NFC', async () => {
+    const result = await run(['adduser', '\u0958'.repeat(60), '--password-stdin'], { stdin: 'pw' });
+    expect(result).toEqual({ code: 2, stdout: '', stderr: expect.stringContaining('starter: user name must be at most 100 characters (in NFC)') });
+    const nfd = 'e\u0301'.repeat(60); // 120 characters as sent, 60 in NFC
+    expect(await run(['adduser', nfd, '--password-stdin'], { stdin: 'pw' })).toEqual({ code: 0, stdout: `created user '${'\u00e9'.repeat(60)}'\n`, stderr: '' });
   });
 
   test('when the password is empty, then it is refused', async () => {

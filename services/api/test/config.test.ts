@@ -77,6 +77,31 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(name);
   });
 
+  test.each([
+    [{ ADMIN_USERNAME: '\uff21\uff24\uff2d\uff29\uff2e' }, "ADMIN_USERNAME: must not contain compatibility characters such as full-width letters: write 'ADMIN'"],
+    [{ ADMIN_USERNAME: 'ad\u200bmin' }, 'ADMIN_USERNAME: must not contain invisible format characters'],
+    [{ ADMIN_USERNAME: 'ad:min' }, 'ADMIN_USERNAME: must not contain ":"'],
+    [{ ADMIN_USERNAME: '\u0958'.repeat(60) }, 'ADMIN_USERNAME: must be at most 100 characters (in NFC)'],
+    [{ ADMIN_PASSWORD: 'pass\tword' }, 'ADMIN_PASSWORD: must not contain control characters'],
+  ])('when the admin the seed creates breaks the rules of adduser (%j), then the error names the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  test('when ADMIN_USERNAME is in NFD, then it is taken in NFC, as adduser stores it', () => {
+    expect(loadConfig({ ADMIN_USERNAME: 'cafe\u0301' }).ADMIN_USERNAME).toBe('caf\u00e9');
+  });
+
+  test('when the per-name failure budget is lower than the per-address one, then the error names both (0 turns either off)', () => {
+    const env = { AUTH_FAILURES_PER_MINUTE: '20', AUTH_FAILURES_PER_NAME_PER_MINUTE: '10' };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow('AUTH_FAILURES_PER_NAME_PER_MINUTE: 10 is lower than AUTH_FAILURES_PER_MINUTE (20): it must be at least as large');
+    expect(() => loadConfig({ AUTH_FAILURES_PER_NAME_PER_MINUTE: '5' })).toThrow('lower than AUTH_FAILURES_PER_MINUTE (10)');
+    expect(loadConfig({ AUTH_FAILURES_PER_MINUTE: '20', AUTH_FAILURES_PER_NAME_PER_MINUTE: '20' }).AUTH_FAILURES_PER_NAME_PER_MINUTE).toBe(20);
+    expect(loadConfig({ AUTH_FAILURES_PER_MINUTE: '20', AUTH_FAILURES_PER_NAME_PER_MINUTE: '0' }).AUTH_FAILURES_PER_NAME_PER_MINUTE).toBe(0);
+    expect(loadConfig({ AUTH_FAILURES_PER_MINUTE: '0', AUTH_FAILURES_PER_NAME_PER_MINUTE: '5' }).AUTH_FAILURES_PER_MINUTE).toBe(0);
+  });
+
   test('when several are wrong, then all are named at once', () => {
     expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT: .*; LOG_LEVEL: /);
   });

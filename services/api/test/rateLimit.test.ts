@@ -239,6 +239,41 @@ describe('the failed-login budget per user name', () => {
     expect((await from(replicas[1]!, '10.3.1.0').auth(user.username, user.password)).status).toBe(200);
     expect((await from(replicas[1]!, '10.3.1.1').auth('someone-else', 'guess')).status).toBe(401);
   });
+  test("when a name's budget is spent and a replica has never seen the client (cold cache), then an address where that name signed in before still gets through; a new address gets 429", async () => {
+    await addTestUser(database.db, 'besieged', 'right-password');
+    const store = sharedStore();
+    const replica = () => buildTestApp(database.db, { trustProxy: true, loginThrottle: new LoginThrottle(3, 2, 256, store, 4) }).app;
+    const from = (app: ReturnType<typeof replica>, address: string) => request(app).get(list).set('X-Forwarded-For', address);
+    expect((await from(replica(), '10.5.0.1').auth('besieged', 'right-password')).status).toBe(200);
+
+    // A replica started after the sign-in (restart, another replica, a lost LISTEN): nothing cached.
+    const fresh = replica();
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await from(fresh, `10.5.1.${i}`).auth('besieged', `guess-${i}`)).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
+    expect((await from(fresh, '10.5.0.1').auth('besieged', 'right-password')).status).toBe(200);
+    expect((await from(replica(), '10.5.0.1').auth('besieged', 'right-password')).status).toBe(200);
+    expect((await from(replica(), '10.5.2.1').auth('besieged', 'right-password')).status).toBe(429);
+    // The known address is still held by its own budget: its guesses at that name stop at 3.
+    const guesses: number[] = [];
+    for (let i = 0; i < 4; i++) guesses.push((await from(replica(), '10.5.0.1').auth('besieged', `wrong-${i}`)).status);
+    expect(guesses).toEqual([401, 401, 401, 429]);
+  });
+
+  test("when a name's budget refuses an address, then that address's own budget is not spent", async () => {
+    await addTestUser(database.db, 'refused-name', 'right-password');
+    const replica = buildTestApp(database.db, { trustProxy: true, loginThrottle: new LoginThrottle(3, 2, 256, sharedStore(), 3) }).app;
+    const from = (address: string) => request(replica).get(list).set('X-Forwarded-For', address);
+    for (let i = 0; i < 3; i++) expect((await from(`10.6.1.${i}`).auth('refused-name', `guess-${i}`)).status).toBe(401);
+    for (let i = 0; i < 3; i++) {
+      const refused = await from('10.6.0.1').auth('refused-name', `guess-again-${i}`);
+      expect(refused.body.message).toMatch(/^too many failed logins for this user name/);
+    }
+    // Its three attempts are still there, for any other name.
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await from('10.6.0.1').auth('someone-else', `guess-${i}`)).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+  });
 });
 
 describe('the failed-login 429 and the request budget', () => {

@@ -1,0 +1,36 @@
+/** The starter_users.username column is varchar(100): PostgreSQL counts characters (code points). */
+export const maxUsernameLength = 100;
+
+export const tooLong = (name: string): boolean => [...name].length > maxUsernameLength;
+
+const codePoint = (character: string) => `U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+
+/**
+ * What is wrong with a new user's name ("must ..."), if anything; judged in NFC, the form it is
+ * stored in. No characters that cannot be seen or told apart in a log or a terminal (controls,
+ * zero-width and bidirectional format characters, white space at either end), nor compatibility
+ * forms (full-width `ＡＤＭＩＮ` would be a second `ADMIN` to the eye): NFKC folds those, so a
+ * name that NFKC changes is refused, naming the plain form.
+ */
+export function newUsernameProblem(name: string): string | undefined {
+  if (name === '') return 'must not be empty';
+  if (name.includes(':')) return 'must not contain ":" (HTTP Basic auth cannot carry it)';
+  const username = name.normalize('NFC');
+  if (tooLong(username)) return `must be at most ${maxUsernameLength} characters (in NFC)`;
+  const control = /\p{Cc}/u.exec(username);
+  if (control) return `must not contain control characters (${codePoint(control[0])})`;
+  const format = /\p{Cf}/u.exec(username);
+  if (format) return `must not contain invisible format characters such as zero-width or bidirectional marks (${codePoint(format[0])})`;
+  if (/^\s|\s$/u.test(username)) return 'must not begin or end with white space';
+  const folded = username.normalize('NFKC');
+  if (folded !== username) return `must not contain compatibility characters such as full-width letters: write '${folded}'`;
+  return undefined;
+}
+
+/** What is wrong with a new password ("must ..."), if anything. */
+export function newPasswordProblem(password: string): string | undefined {
+  if (!password) return 'must not be empty';
+  // HTTP Basic auth cannot carry them (RFC 7617): such a password could never be used.
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(password)) return 'must not contain control characters';
+  return undefined;
+}
