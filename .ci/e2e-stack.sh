@@ -103,8 +103,15 @@ api_roles() { # the role and rolsuper of every connection the API container hold
 }
 check "the API connects as starter_api, not a superuser" equals "$(api_roles)" "starter_api false"
 owners() { psql_admin "select string_agg(distinct pg_get_userbyid(relowner), ',') from pg_class where relnamespace = 'public'::regnamespace"; }
-check "  ... which owns the tables (and the database)" equals "$(owners) $(psql_admin 'select pg_get_userbyid(datdba) from pg_database where datname = current_database()')" \
-  "starter_api starter_api"
+superuser=$(psql_admin 'select current_user')
+database_and_schema_owners() { psql_admin "select pg_get_userbyid(d.datdba) || ' ' || pg_get_userbyid(n.nspowner)
+  from pg_database d, pg_namespace n where d.datname = current_database() and n.nspname = 'public'"; }
+check "  ... which owns the tables and the schema public; the superuser keeps the database" equals \
+  "$(owners) $(database_and_schema_owners)" "starter_api $superuser starter_api"
+psql_api() { docker exec starter-postgres sh -c 'psql -U starter_api -d "$POSTGRES_DB" --no-psqlrc -Atc "$1"' _ "$1"; }
+# A schema named like the superuser would come first in the superuser's default search_path.
+out=$(psql_api "CREATE SCHEMA $superuser" 2>&1) && not_ok "  ... and may not create a schema" || ok "  ... and may not create a schema"
+check "  ... (permission denied for the database)" grep -q 'permission denied for database' <<<"$out"
 check "  ... and may not create roles or databases" equals \
   "$(psql_admin "select rolcreaterole, rolcreatedb from pg_roles where rolname = 'starter_api'")" "f|f"
 
@@ -201,7 +208,8 @@ step "upgrade: a database made when the API connected as the superuser"
 # a .env without the generated passwords.
 scripts/stopStack.sh >/dev/null 2>&1
 docker compose up --detach --wait starter-postgres >/dev/null 2>&1
-psql_admin 'REASSIGN OWNED BY starter_api TO CURRENT_USER; DROP OWNED BY starter_api; DROP ROLE starter_api' >/dev/null
+psql_admin 'REASSIGN OWNED BY starter_api TO CURRENT_USER; DROP OWNED BY starter_api; DROP ROLE starter_api;
+  ALTER SCHEMA public OWNER TO pg_database_owner; ALTER ROLE CURRENT_USER IN DATABASE starter RESET search_path' >/dev/null
 sed -i '/^API_DB_PASSWORD=/d; /^REDIS_PASSWORD=/d' .env
 check "  (the old state: the superuser owns everything)" equals "$(owners)" "$(psql_admin 'select current_user')"
 scripts/teardownStack.sh >/dev/null 2>&1
@@ -209,8 +217,29 @@ scripts/startStack.sh >/dev/null 2>&1
 check "after startStack.sh the data is there" equals "$(curl -s -u admin:admin "$api/E2E1" | jq -r .procedure)" "PATCHED END TO END"
 check "  ... the API connects as starter_api, not a superuser" equals "$(api_roles)" "starter_api false"
 check "  ... which owns the tables now" equals "$(owners)" starter_api
+check "  ... and the schema public, the superuser the database" equals "$(database_and_schema_owners)" "$superuser starter_api"
 check "  ... and the API writes" equals "$(status_of -u admin:admin -X PATCH -H 'Content-Type: application/json' \
   -d '{"procedure":"UPGRADED"}' "$api/E2E1")" 200
+
+step "upgrade: a database the role starter_api owned (the first version with the role)"
+# It could then make a schema named like the superuser, first in the superuser's search_path,
+# so the superuser's psql would read (or run) what the role planted there.
+psql_admin "ALTER DATABASE starter OWNER TO starter_api; ALTER SCHEMA public OWNER TO pg_database_owner;
+  ALTER ROLE CURRENT_USER IN DATABASE starter RESET search_path" >/dev/null
+psql_api "CREATE SCHEMA $superuser; CREATE VIEW $superuser.starter_pxcodes AS SELECT 'planted' AS pxcode" >/dev/null
+check "  (the old state: the superuser's query reads the planted view)" equals \
+  "$(psql_admin 'select pxcode from starter_pxcodes limit 1')" planted
+out=$(scripts/startStack.sh 2>&1)
+check "after startStack.sh the superuser owns the database, starter_api the schema public" equals \
+  "$(database_and_schema_owners)" "$superuser starter_api"
+out_create=$(psql_api "CREATE SCHEMA e2e_other" 2>&1) && not_ok "  ... starter_api may not create a schema" ||
+  ok "  ... starter_api may not create a schema"
+check "  ... the superuser's queries no longer see the planted schema" equals \
+  "$(psql_admin 'select count(*) from starter_pxcodes')" 101
+check "  ... which startStack.sh names, to be checked and dropped" grep -q "schema $superuser belongs to starter_api" <<<"$out"
+check "  ... and the API writes" equals "$(status_of -u admin:admin -X PATCH -H 'Content-Type: application/json' \
+  -d '{"procedure":"UPGRADED TWICE"}' "$api/E2E1")" 200
+psql_admin "DROP SCHEMA $superuser CASCADE" >/dev/null 2>&1
 
 step "one-off runs: resetdb and the seed's SQL import"
 out=$(scripts/resetdb.sh </dev/null 2>&1) && not_ok "resetdb.sh without --yes (no terminal) refuses" ||

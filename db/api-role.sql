@@ -1,8 +1,11 @@
--- The API's own role, starter_api: it owns the database (so, on PostgreSQL 15+, the public schema)
--- and everything the API migrated, and is no superuser. Run by the superuser, on a new cluster
--- (docker-entrypoint-initdb.d) and by startStack.sh on every start, so a database made before the
--- role existed, or restored from a superuser's dump, is handed over too. Safe to run again.
+-- The API's own role, starter_api: it owns the schema public and what is in it, and is no
+-- superuser. The database stays the superuser's, so starter_api cannot create schemas (one named
+-- like the superuser would come first in the superuser's search_path). Run by the superuser, on a
+-- new cluster (docker-entrypoint-initdb.d) and by startStack.sh on every start, so a database made
+-- before the role existed, or restored from a superuser's dump, is handed over too. Safe to run again.
 -- The password comes from the environment variable API_DB_PASSWORD.
+-- Only the catalog is looked up by name here: nothing starter_api made can run as the superuser.
+SET search_path = pg_catalog;
 \set ON_ERROR_STOP on
 \getenv api_db_password API_DB_PASSWORD
 \if :{?api_db_password}
@@ -14,7 +17,13 @@ SELECT 'CREATE ROLE starter_api' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE ro
 -- An empty password clears it: the role then cannot log in over TCP.
 ALTER ROLE starter_api WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
   PASSWORD :'api_db_password';
-ALTER DATABASE :"DBNAME" OWNER TO starter_api;
+-- An earlier version gave starter_api the database itself: take it back.
+ALTER DATABASE :"DBNAME" OWNER TO CURRENT_USER;
+REVOKE CREATE ON DATABASE :"DBNAME" FROM PUBLIC, starter_api;
+GRANT CONNECT, TEMPORARY ON DATABASE :"DBNAME" TO starter_api;
+ALTER SCHEMA public OWNER TO starter_api;
+-- The superuser's sessions in this database do not look in a schema named after it ("$user").
+ALTER ROLE CURRENT_USER IN DATABASE :"DBNAME" SET search_path = pg_catalog, public;
 
 DO $$
 DECLARE
@@ -39,5 +48,12 @@ BEGIN
     WHERE n.nspname = 'public' AND p.proowner <> 'starter_api'::regrole
   LOOP
     EXECUTE format('ALTER ROUTINE %s OWNER TO starter_api', object.name);
+  END LOOP;
+  -- Schemas starter_api made while it owned the database (it no longer may): an operator decides.
+  FOR object IN
+    SELECT nspname AS name FROM pg_namespace
+    WHERE nspowner = 'starter_api'::regrole AND nspname <> 'public'
+  LOOP
+    RAISE WARNING 'schema % belongs to starter_api, which may no longer create schemas: check what is in it, then drop it (DROP SCHEMA % CASCADE) or keep it', quote_ident(object.name), quote_ident(object.name);
   END LOOP;
 END $$;
