@@ -46,6 +46,19 @@ out=$(PATH=$no_docker /bin/bash scripts/startStack.sh 2>&1) && not_ok "without d
 check "  ... and says Docker is not installed" grep -q 'Docker is not installed' <<<"$out"
 out=$(scripts/importSql.sh /no/such/file.sql 2>&1) && not_ok "importSql.sh of a missing file fails" || ok "importSql.sh of a missing file fails"
 check "  ... naming the file" grep -q "cannot read '/no/such/file.sql'" <<<"$out"
+# A fresh clone: no .env, so none of the passwords startStack.sh generates.
+fresh=$(mktemp -d)
+cp -r scripts docker-compose.yml "$fresh"
+check "without .env, teardownStack.sh works" bash -c '"$1"/scripts/teardownStack.sh >/dev/null' _ "$fresh"
+check "  ... and stopStack.sh" bash -c '"$1"/scripts/stopStack.sh >/dev/null' _ "$fresh"
+out=$(cd "$fresh" && docker compose up --detach starter-redis 2>&1) && not_ok "plain docker compose up without API_DB_PASSWORD refuses" ||
+  ok "plain docker compose up without API_DB_PASSWORD refuses"
+check "  ... naming it and startStack.sh" grep -q 'API_DB_PASSWORD.*scripts/startStack.sh' <<<"$out"
+out=$(cd "$fresh" && API_DB_PASSWORD=set docker compose up --detach starter-redis 2>&1) &&
+  not_ok "  ... and without REDIS_PASSWORD (Redis would run with none)" || ok "  ... and without REDIS_PASSWORD (Redis would run with none)"
+check "  ... naming it" grep -q 'REDIS_PASSWORD.*scripts/startStack.sh' <<<"$out"
+check "  ... and started nothing" equals "$(docker ps -a --format '{{.Names}}' | grep '^starter-')" ""
+rm -rf "$fresh"
 
 step "build"
 started=$(date +%s)

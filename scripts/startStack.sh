@@ -5,18 +5,6 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_docker
 
-# A setting as compose sees it: the environment first, then .env (quotes and a trailing comment removed).
-env_file_value() { # NAME
-  [[ -f .env ]] || return 0
-  sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" .env | tail -n 1 |
-    sed -e 's/[[:space:]]#.*$//' -e 's/[[:space:]]*$//' -e "s/^'\(.*\)'$/\1/" -e 's/^"\(.*\)"$/\1/'
-}
-setting() { # NAME DEFAULT
-  local value=${!1:-}
-  [[ -n $value ]] || value=$(env_file_value "$1")
-  echo "${value:-$2}"
-}
-
 # Published beyond this machine, the demo password is an open door: refuse before anything starts.
 api_bind=$(setting API_BIND 127.0.0.1)
 if [[ ! $api_bind =~ ^(127\.[0-9.]+|localhost|::1|\[::1\])$ && $(setting ADMIN_PASSWORD admin) == admin ]]; then
