@@ -223,6 +223,8 @@ scripts/stopStack.sh >/dev/null 2>&1
 docker compose up --detach --wait starter-postgres >/dev/null 2>&1
 psql_admin 'REASSIGN OWNED BY starter_api TO CURRENT_USER; DROP OWNED BY starter_api; DROP ROLE starter_api;
   ALTER SCHEMA public OWNER TO pg_database_owner; ALTER ROLE CURRENT_USER IN DATABASE starter RESET search_path' >/dev/null
+# An extension's objects are the extension's; a domain the superuser made is handed over.
+psql_admin 'CREATE EXTENSION pg_trgm SCHEMA public; CREATE DOMAIN public.e2e_code AS text' >/dev/null
 sed -i '/^API_DB_PASSWORD=/d; /^REDIS_PASSWORD=/d' .env
 check "  (the old state: the superuser owns everything)" equals "$(owners)" "$(psql_admin 'select current_user')"
 scripts/teardownStack.sh >/dev/null 2>&1
@@ -231,6 +233,11 @@ check "after startStack.sh the data is there" equals "$(curl -s -u admin:admin "
 check "  ... the API connects as starter_api, not a superuser" equals "$(api_roles)" "starter_api false"
 check "  ... which owns the tables now" equals "$(owners)" starter_api
 check "  ... and the schema public, the superuser the database" equals "$(database_and_schema_owners)" "$superuser starter_api"
+check "  ... and the domain the superuser made" equals \
+  "$(psql_admin "select pg_get_userbyid(typowner) from pg_type where typname = 'e2e_code'")" starter_api
+check "  ... but not the functions of the extension pg_trgm" equals "$(psql_admin "select string_agg(distinct
+  pg_get_userbyid(p.proowner), ',') from pg_proc p join pg_depend d on d.classid = 'pg_proc'::regclass
+  and d.objid = p.oid and d.deptype = 'e'")" "$superuser"
 check "  ... and the API writes" equals "$(status_of -u admin:admin -X PATCH -H 'Content-Type: application/json' \
   -d '{"procedure":"UPGRADED"}' "$api/E2E1")" 200
 

@@ -29,25 +29,45 @@ DO $$
 DECLARE
   object record;
 BEGIN
+  -- An extension's objects stay with the extension's owner.
   -- Tables first: each takes its indexes, triggers and serial sequences along.
   FOR object IN
     SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
       AND c.relowner <> 'starter_api'::regrole
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                        AND d.objid = c.oid AND d.deptype = 'e')
   LOOP
     EXECUTE format('ALTER TABLE %s OWNER TO starter_api', object.name);
   END LOOP;
   FOR object IN
     SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = 'public' AND c.relkind = 'S' AND c.relowner <> 'starter_api'::regrole
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                        AND d.objid = c.oid AND d.deptype = 'e')
   LOOP
     EXECUTE format('ALTER SEQUENCE %s OWNER TO starter_api', object.name);
   END LOOP;
   FOR object IN
     SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE n.nspname = 'public' AND p.proowner <> 'starter_api'::regrole
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                        AND d.objid = p.oid AND d.deptype = 'e')
   LOOP
     EXECUTE format('ALTER ROUTINE %s OWNER TO starter_api', object.name);
+  END LOOP;
+  -- Types and domains made on their own; a table's row type, an array type and a range's
+  -- multirange follow what they belong to.
+  FOR object IN
+    SELECT t.oid::regtype AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE n.nspname = 'public' AND t.typowner <> 'starter_api'::regrole
+      AND t.typtype IN ('b', 'c', 'd', 'e', 'r')
+      AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+      AND NOT EXISTS (SELECT FROM pg_type e WHERE e.typarray = t.oid)
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                        AND d.objid = t.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE format('ALTER TYPE %s OWNER TO starter_api', object.name);
   END LOOP;
   -- Schemas starter_api made while it owned the database (it no longer may): an operator decides.
   FOR object IN
