@@ -75,6 +75,7 @@ env_before=$(cat .env 2>/dev/null || echo none)
 out=$(API_BIND=0.0.0.0 scripts/startStack.sh 2>&1) && not_ok "API_BIND=0.0.0.0 with the demo password refuses to start" ||
   ok "API_BIND=0.0.0.0 with the demo password refuses to start"
 check "  ... naming ADMIN_PASSWORD and API_BIND" bash -c 'grep -q ADMIN_PASSWORD <<<"$1" && grep -q API_BIND=0.0.0.0 <<<"$1"' _ "$out"
+check "  ... and passwd, which changes the password of an existing database" grep -q 'existing database.*passwd admin' <<<"$out"
 check "  ... and started nothing" equals "$(docker ps -a --format '{{.Names}}' | grep '^starter-')" ""
 check "  ... and changed nothing in .env" equals "$(cat .env 2>/dev/null || echo none)" "$env_before"
 started=$(date +%s)
