@@ -31,6 +31,10 @@ check() { # description, then a command that must succeed
 equals() { [[ $1 == "$2" ]] || { printf '   expected: %s\n   got:      %s\n' "$2" "$1"; return 1; }; }
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 seconds_since() { echo $(($(date +%s) - $1)); }
+# Containers compose made for the project. Images compose builds carry its project label, so a
+# container started from starter/postgres by other means (the tests' testcontainers) has it too;
+# only compose's own containers also have the one-off label.
+project_containers() { docker ps -aq --filter label=com.docker.compose.project=starter --filter label=com.docker.compose.oneoff; }
 
 step "a clean slate"
 scripts/cleanupImages.sh --delete-data >/dev/null
@@ -208,7 +212,7 @@ scripts/stopStack.sh >/dev/null 2>&1 && ok "stopStack.sh twice is fine" || not_o
 scripts/startStack.sh >/dev/null 2>&1
 check "after stop/start the created code is there" equals "$(curl -s -u admin:admin "$api/E2E1" | jq -r .procedure)" "PATCHED END TO END"
 scripts/teardownStack.sh >/dev/null 2>&1
-check "teardownStack.sh removes the containers" equals "$(docker ps -aq --filter label=com.docker.compose.project=starter)" ""
+check "teardownStack.sh removes the containers" equals "$(project_containers)" ""
 check "  ... and keeps the data volume" docker volume inspect starter_pgdata
 scripts/teardownStack.sh >/dev/null 2>&1 && ok "teardownStack.sh twice is fine" || not_ok "teardownStack.sh twice is fine"
 started=$(date +%s)
@@ -287,7 +291,7 @@ check "  ... after draining (its log says so)" grep -q '"msg":"stopped"' <<<"$(d
 step "cleanup"
 scripts/cleanupImages.sh
 check "cleanupImages.sh leaves no starter image" equals "$(docker image ls -q 'starter/*')" ""
-check "  ... and no container of the project" equals "$(docker ps -aq --filter label=com.docker.compose.project=starter)" ""
+check "  ... and no container of the project" equals "$(project_containers)" ""
 check "  ... and keeps the data unless asked" docker volume inspect starter_pgdata
 scripts/cleanupImages.sh >/dev/null && ok "cleanupImages.sh twice is fine" || not_ok "cleanupImages.sh twice is fine"
 scripts/cleanupImages.sh --delete-data >/dev/null
