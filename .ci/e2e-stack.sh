@@ -31,6 +31,10 @@ check() { # description, then a command that must succeed
 equals() { [[ $1 == "$2" ]] || { printf '   expected: %s\n   got:      %s\n' "$2" "$1"; return 1; }; }
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 seconds_since() { echo $(($(date +%s) - $1)); }
+# Containers compose made for the project. Images compose builds carry its project label, so a
+# container started from starter/postgres by other means (the tests' testcontainers) has it too;
+# only compose's own containers also have the one-off label.
+project_containers() { docker ps -aq --filter label=com.docker.compose.project=starter --filter label=com.docker.compose.oneoff; }
 
 step "a clean slate"
 scripts/cleanupImages.sh --delete-data >/dev/null
@@ -46,6 +50,19 @@ out=$(PATH=$no_docker /bin/bash scripts/startStack.sh 2>&1) && not_ok "without d
 check "  ... and says Docker is not installed" grep -q 'Docker is not installed' <<<"$out"
 out=$(scripts/importSql.sh /no/such/file.sql 2>&1) && not_ok "importSql.sh of a missing file fails" || ok "importSql.sh of a missing file fails"
 check "  ... naming the file" grep -q "cannot read '/no/such/file.sql'" <<<"$out"
+# A fresh clone: no .env, so none of the passwords startStack.sh generates.
+fresh=$(mktemp -d)
+cp -r scripts docker-compose.yml "$fresh"
+check "without .env, teardownStack.sh works" bash -c '"$1"/scripts/teardownStack.sh >/dev/null' _ "$fresh"
+check "  ... and stopStack.sh" bash -c '"$1"/scripts/stopStack.sh >/dev/null' _ "$fresh"
+out=$(cd "$fresh" && docker compose up --detach starter-redis 2>&1) && not_ok "plain docker compose up without API_DB_PASSWORD refuses" ||
+  ok "plain docker compose up without API_DB_PASSWORD refuses"
+check "  ... naming it and startStack.sh" grep -q 'API_DB_PASSWORD.*scripts/startStack.sh' <<<"$out"
+out=$(cd "$fresh" && API_DB_PASSWORD=set docker compose up --detach starter-redis 2>&1) &&
+  not_ok "  ... and without REDIS_PASSWORD (Redis would run with none)" || ok "  ... and without REDIS_PASSWORD (Redis would run with none)"
+check "  ... naming it" grep -q 'REDIS_PASSWORD.*scripts/startStack.sh' <<<"$out"
+check "  ... and started nothing" equals "$(docker ps -a --format '{{.Names}}' | grep '^starter-')" ""
+rm -rf "$fresh"
 
 step "build"
 started=$(date +%s)
@@ -62,6 +79,7 @@ env_before=$(cat .env 2>/dev/null || echo none)
 out=$(API_BIND=0.0.0.0 scripts/startStack.sh 2>&1) && not_ok "API_BIND=0.0.0.0 with the demo password refuses to start" ||
   ok "API_BIND=0.0.0.0 with the demo password refuses to start"
 check "  ... naming ADMIN_PASSWORD and API_BIND" bash -c 'grep -q ADMIN_PASSWORD <<<"$1" && grep -q API_BIND=0.0.0.0 <<<"$1"' _ "$out"
+check "  ... and passwd, which changes the password of an existing database" grep -q 'existing database.*passwd admin' <<<"$out"
 check "  ... and started nothing" equals "$(docker ps -a --format '{{.Names}}' | grep '^starter-')" ""
 check "  ... and changed nothing in .env" equals "$(cat .env 2>/dev/null || echo none)" "$env_before"
 started=$(date +%s)
@@ -103,8 +121,15 @@ api_roles() { # the role and rolsuper of every connection the API container hold
 }
 check "the API connects as starter_api, not a superuser" equals "$(api_roles)" "starter_api false"
 owners() { psql_admin "select string_agg(distinct pg_get_userbyid(relowner), ',') from pg_class where relnamespace = 'public'::regnamespace"; }
-check "  ... which owns the tables (and the database)" equals "$(owners) $(psql_admin 'select pg_get_userbyid(datdba) from pg_database where datname = current_database()')" \
-  "starter_api starter_api"
+superuser=$(psql_admin 'select current_user')
+database_and_schema_owners() { psql_admin "select pg_get_userbyid(d.datdba) || ' ' || pg_get_userbyid(n.nspowner)
+  from pg_database d, pg_namespace n where d.datname = current_database() and n.nspname = 'public'"; }
+check "  ... which owns the tables and the schema public; the superuser keeps the database" equals \
+  "$(owners) $(database_and_schema_owners)" "starter_api $superuser starter_api"
+psql_api() { docker exec starter-postgres sh -c 'psql -U starter_api -d "$POSTGRES_DB" --no-psqlrc -Atc "$1"' _ "$1"; }
+# A schema named like the superuser would come first in the superuser's default search_path.
+out=$(psql_api "CREATE SCHEMA $superuser" 2>&1) && not_ok "  ... and may not create a schema" || ok "  ... and may not create a schema"
+check "  ... (permission denied for the database)" grep -q 'permission denied for database' <<<"$out"
 check "  ... and may not create roles or databases" equals \
   "$(psql_admin "select rolcreaterole, rolcreatedb from pg_roles where rolname = 'starter_api'")" "f|f"
 
@@ -187,7 +212,7 @@ scripts/stopStack.sh >/dev/null 2>&1 && ok "stopStack.sh twice is fine" || not_o
 scripts/startStack.sh >/dev/null 2>&1
 check "after stop/start the created code is there" equals "$(curl -s -u admin:admin "$api/E2E1" | jq -r .procedure)" "PATCHED END TO END"
 scripts/teardownStack.sh >/dev/null 2>&1
-check "teardownStack.sh removes the containers" equals "$(docker ps -aq --filter label=com.docker.compose.project=starter)" ""
+check "teardownStack.sh removes the containers" equals "$(project_containers)" ""
 check "  ... and keeps the data volume" docker volume inspect starter_pgdata
 scripts/teardownStack.sh >/dev/null 2>&1 && ok "teardownStack.sh twice is fine" || not_ok "teardownStack.sh twice is fine"
 started=$(date +%s)
@@ -201,7 +226,10 @@ step "upgrade: a database made when the API connected as the superuser"
 # a .env without the generated passwords.
 scripts/stopStack.sh >/dev/null 2>&1
 docker compose up --detach --wait starter-postgres >/dev/null 2>&1
-psql_admin 'REASSIGN OWNED BY starter_api TO CURRENT_USER; DROP OWNED BY starter_api; DROP ROLE starter_api' >/dev/null
+psql_admin 'REASSIGN OWNED BY starter_api TO CURRENT_USER; DROP OWNED BY starter_api; DROP ROLE starter_api;
+  ALTER SCHEMA public OWNER TO pg_database_owner; ALTER ROLE CURRENT_USER IN DATABASE starter RESET search_path' >/dev/null
+# An extension's objects are the extension's; a domain the superuser made is handed over.
+psql_admin 'CREATE EXTENSION pg_trgm SCHEMA public; CREATE DOMAIN public.e2e_code AS text' >/dev/null
 sed -i '/^API_DB_PASSWORD=/d; /^REDIS_PASSWORD=/d' .env
 check "  (the old state: the superuser owns everything)" equals "$(owners)" "$(psql_admin 'select current_user')"
 scripts/teardownStack.sh >/dev/null 2>&1
@@ -209,8 +237,34 @@ scripts/startStack.sh >/dev/null 2>&1
 check "after startStack.sh the data is there" equals "$(curl -s -u admin:admin "$api/E2E1" | jq -r .procedure)" "PATCHED END TO END"
 check "  ... the API connects as starter_api, not a superuser" equals "$(api_roles)" "starter_api false"
 check "  ... which owns the tables now" equals "$(owners)" starter_api
+check "  ... and the schema public, the superuser the database" equals "$(database_and_schema_owners)" "$superuser starter_api"
+check "  ... and the domain the superuser made" equals \
+  "$(psql_admin "select pg_get_userbyid(typowner) from pg_type where typname = 'e2e_code'")" starter_api
+check "  ... but not the functions of the extension pg_trgm" equals "$(psql_admin "select string_agg(distinct
+  pg_get_userbyid(p.proowner), ',') from pg_proc p join pg_depend d on d.classid = 'pg_proc'::regclass
+  and d.objid = p.oid and d.deptype = 'e'")" "$superuser"
 check "  ... and the API writes" equals "$(status_of -u admin:admin -X PATCH -H 'Content-Type: application/json' \
   -d '{"procedure":"UPGRADED"}' "$api/E2E1")" 200
+
+step "upgrade: a database the role starter_api owned (the first version with the role)"
+# It could then make a schema named like the superuser, first in the superuser's search_path,
+# so the superuser's psql would read (or run) what the role planted there.
+psql_admin "ALTER DATABASE starter OWNER TO starter_api; ALTER SCHEMA public OWNER TO pg_database_owner;
+  ALTER ROLE CURRENT_USER IN DATABASE starter RESET search_path" >/dev/null
+psql_api "CREATE SCHEMA $superuser; CREATE VIEW $superuser.starter_pxcodes AS SELECT 'planted' AS pxcode" >/dev/null
+check "  (the old state: the superuser's query reads the planted view)" equals \
+  "$(psql_admin 'select pxcode from starter_pxcodes limit 1')" planted
+out=$(scripts/startStack.sh 2>&1)
+check "after startStack.sh the superuser owns the database, starter_api the schema public" equals \
+  "$(database_and_schema_owners)" "$superuser starter_api"
+out_create=$(psql_api "CREATE SCHEMA e2e_other" 2>&1) && not_ok "  ... starter_api may not create a schema" ||
+  ok "  ... starter_api may not create a schema"
+check "  ... the superuser's queries no longer see the planted schema" equals \
+  "$(psql_admin 'select count(*) from starter_pxcodes')" 101
+check "  ... which startStack.sh names, to be checked and dropped" grep -q "schema $superuser belongs to starter_api" <<<"$out"
+check "  ... and the API writes" equals "$(status_of -u admin:admin -X PATCH -H 'Content-Type: application/json' \
+  -d '{"procedure":"UPGRADED TWICE"}' "$api/E2E1")" 200
+psql_admin "DROP SCHEMA $superuser CASCADE" >/dev/null 2>&1
 
 step "one-off runs: resetdb and the seed's SQL import"
 out=$(scripts/resetdb.sh </dev/null 2>&1) && not_ok "resetdb.sh without --yes (no terminal) refuses" ||
@@ -237,7 +291,7 @@ check "  ... after draining (its log says so)" grep -q '"msg":"stopped"' <<<"$(d
 step "cleanup"
 scripts/cleanupImages.sh
 check "cleanupImages.sh leaves no starter image" equals "$(docker image ls -q 'starter/*')" ""
-check "  ... and no container of the project" equals "$(docker ps -aq --filter label=com.docker.compose.project=starter)" ""
+check "  ... and no container of the project" equals "$(project_containers)" ""
 check "  ... and keeps the data unless asked" docker volume inspect starter_pgdata
 scripts/cleanupImages.sh >/dev/null && ok "cleanupImages.sh twice is fine" || not_ok "cleanupImages.sh twice is fine"
 scripts/cleanupImages.sh --delete-data >/dev/null

@@ -1,8 +1,11 @@
--- The API's own role, starter_api: it owns the database (so, on PostgreSQL 15+, the public schema)
--- and everything the API migrated, and is no superuser. Run by the superuser, on a new cluster
--- (docker-entrypoint-initdb.d) and by startStack.sh on every start, so a database made before the
--- role existed, or restored from a superuser's dump, is handed over too. Safe to run again.
+-- The API's own role, starter_api: it owns the schema public and what is in it, and is no
+-- superuser. The database stays the superuser's, so starter_api cannot create schemas (one named
+-- like the superuser would come first in the superuser's search_path). Run by the superuser, on a
+-- new cluster (docker-entrypoint-initdb.d) and by startStack.sh on every start, so a database made
+-- before the role existed, or restored from a superuser's dump, is handed over too. Safe to run again.
 -- The password comes from the environment variable API_DB_PASSWORD.
+-- Only the catalog is looked up by name here: nothing starter_api made can run as the superuser.
+SET search_path = pg_catalog;
 \set ON_ERROR_STOP on
 \getenv api_db_password API_DB_PASSWORD
 \if :{?api_db_password}
@@ -14,30 +17,63 @@ SELECT 'CREATE ROLE starter_api' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE ro
 -- An empty password clears it: the role then cannot log in over TCP.
 ALTER ROLE starter_api WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
   PASSWORD :'api_db_password';
-ALTER DATABASE :"DBNAME" OWNER TO starter_api;
+-- An earlier version gave starter_api the database itself: take it back.
+ALTER DATABASE :"DBNAME" OWNER TO CURRENT_USER;
+REVOKE CREATE ON DATABASE :"DBNAME" FROM PUBLIC, starter_api;
+GRANT CONNECT, TEMPORARY ON DATABASE :"DBNAME" TO starter_api;
+ALTER SCHEMA public OWNER TO starter_api;
+-- The superuser's sessions in this database do not look in a schema named after it ("$user").
+ALTER ROLE CURRENT_USER IN DATABASE :"DBNAME" SET search_path = pg_catalog, public;
 
 DO $$
 DECLARE
   object record;
 BEGIN
+  -- An extension's objects stay with the extension's owner.
   -- Tables first: each takes its indexes, triggers and serial sequences along.
   FOR object IN
     SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
       AND c.relowner <> 'starter_api'::regrole
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                        AND d.objid = c.oid AND d.deptype = 'e')
   LOOP
     EXECUTE format('ALTER TABLE %s OWNER TO starter_api', object.name);
   END LOOP;
   FOR object IN
     SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = 'public' AND c.relkind = 'S' AND c.relowner <> 'starter_api'::regrole
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                        AND d.objid = c.oid AND d.deptype = 'e')
   LOOP
     EXECUTE format('ALTER SEQUENCE %s OWNER TO starter_api', object.name);
   END LOOP;
   FOR object IN
     SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE n.nspname = 'public' AND p.proowner <> 'starter_api'::regrole
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                        AND d.objid = p.oid AND d.deptype = 'e')
   LOOP
     EXECUTE format('ALTER ROUTINE %s OWNER TO starter_api', object.name);
+  END LOOP;
+  -- Types and domains made on their own; a table's row type, an array type and a range's
+  -- multirange follow what they belong to.
+  FOR object IN
+    SELECT t.oid::regtype AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE n.nspname = 'public' AND t.typowner <> 'starter_api'::regrole
+      AND t.typtype IN ('b', 'c', 'd', 'e', 'r')
+      AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+      AND NOT EXISTS (SELECT FROM pg_type e WHERE e.typarray = t.oid)
+      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
+                        AND d.objid = t.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE format('ALTER TYPE %s OWNER TO starter_api', object.name);
+  END LOOP;
+  -- Schemas starter_api made while it owned the database (it no longer may): an operator decides.
+  FOR object IN
+    SELECT nspname AS name FROM pg_namespace
+    WHERE nspowner = 'starter_api'::regrole AND nspname <> 'public'
+  LOOP
+    RAISE WARNING 'schema % belongs to starter_api, which may no longer create schemas: check what is in it, then drop it (DROP SCHEMA % CASCADE) or keep it', quote_ident(object.name), quote_ident(object.name);
   END LOOP;
 END $$;

@@ -14,7 +14,7 @@ if [[ -n ${NODE_EXTRA_CA_CERTS:-} ]]; then
 fi
 
 log "building ${images[*]}"
-compose build
+compose_without_secrets build
 
 # Rebuilds leave the previous build stages behind, untagged; remove only ours.
 log "removing this project's dangling build layers"

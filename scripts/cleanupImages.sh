@@ -17,7 +17,7 @@ done
 require_docker
 
 log "removing the stack's containers and network"
-compose down --remove-orphans
+compose_without_secrets down --remove-orphans
 
 for image in "${images[@]}"; do
   if docker image inspect "$image" >/dev/null 2>&1; then

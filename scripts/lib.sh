@@ -27,6 +27,32 @@ require_docker() {
 
 compose() { docker compose --project-directory "$repo_root" --file "$repo_root/docker-compose.yml" "$@"; }
 
+# A setting as compose sees it: the environment first, then .env (quotes and a trailing comment removed).
+env_file_value() { # NAME
+  [[ -f .env ]] || return 0
+  sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" .env | tail -n 1 |
+    sed -e 's/[[:space:]]#.*$//' -e 's/[[:space:]]*$//' -e "s/^'\(.*\)'$/\1/" -e 's/^"\(.*\)"$/\1/'
+}
+setting() { # NAME DEFAULT
+  local value=${!1:-}
+  [[ -n $value ]] || value=$(env_file_value "$1")
+  echo "${value:-$2}"
+}
+
+# Compose reads the whole file for any command, and the file requires the generated passwords.
+# Building, stopping and removing use none, so a placeholder stands in for one not set yet
+# (a teardown before the first start, a .env without them); it never reaches a container.
+compose_without_secrets() {
+  local name placeholders=()
+  for name in API_DB_PASSWORD REDIS_PASSWORD; do
+    [[ -n $(setting "$name" "") ]] || placeholders+=("$name=unused")
+  done
+  (
+    [[ ${#placeholders[@]} -eq 0 ]] || export "${placeholders[@]}"
+    compose "$@"
+  )
+}
+
 container_state() { docker inspect --format '{{.State.Status}}' "$1" 2>/dev/null || echo missing; }
 
 require_running() { # service...

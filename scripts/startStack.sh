@@ -5,22 +5,11 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_docker
 
-# A setting as compose sees it: the environment first, then .env (quotes and a trailing comment removed).
-env_file_value() { # NAME
-  [[ -f .env ]] || return 0
-  sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" .env | tail -n 1 |
-    sed -e 's/[[:space:]]#.*$//' -e 's/[[:space:]]*$//' -e "s/^'\(.*\)'$/\1/" -e 's/^"\(.*\)"$/\1/'
-}
-setting() { # NAME DEFAULT
-  local value=${!1:-}
-  [[ -n $value ]] || value=$(env_file_value "$1")
-  echo "${value:-$2}"
-}
-
 # Published beyond this machine, the demo password is an open door: refuse before anything starts.
+# Only the setting can be judged here; the password stored in an existing database is passwd's.
 api_bind=$(setting API_BIND 127.0.0.1)
 if [[ ! $api_bind =~ ^(127\.[0-9.]+|localhost|::1|\[::1\])$ && $(setting ADMIN_PASSWORD admin) == admin ]]; then
-  die "API_BIND=$api_bind would publish the API beyond this machine while ADMIN_PASSWORD is the demo password 'admin' (or unset): set ADMIN_PASSWORD in .env to a strong password of your own (for an existing database change it too: docker compose run --rm starter-api passwd $(setting ADMIN_USERNAME admin)), or leave API_BIND at 127.0.0.1, the default, and put a TLS proxy in front. Nothing was started"
+  die "API_BIND=$api_bind would publish the API beyond this machine while ADMIN_PASSWORD is the demo password 'admin' (or unset): set ADMIN_PASSWORD in .env to a strong password of your own, which takes effect only when the database is new: on an existing database also change the password itself with docker compose run --rm starter-api passwd $(setting ADMIN_USERNAME admin) (this check sees only the setting). Or leave API_BIND at 127.0.0.1, the default, and put a TLS proxy in front. Nothing was started"
 fi
 
 if [[ -n $(missing_images) ]]; then

@@ -4,5 +4,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_docker
 
 log "stopping the stack"
-compose stop
+compose_without_secrets stop
 log "stopped; start it again with scripts/startStack.sh"

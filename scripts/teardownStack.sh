@@ -5,5 +5,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_docker
 
 log "removing the stack's containers and network"
-compose down --remove-orphans
+compose_without_secrets down --remove-orphans
 log "the data is kept in volume $data_volume; the images are kept (scripts/cleanupImages.sh removes them)"
