@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
-import { HttpError } from './errors';
+import { HttpError, unsupportedCharset } from './errors';
 
 // A DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port.
 const hostPattern = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -17,11 +17,14 @@ export function baseUrl(req: Request, publicUrl: string | undefined): string {
 }
 
 /**
- * The JSON body parser's `verify`: a UTF-8 body with bytes that are not UTF-8 is refused, where
- * decoding would have put U+FFFD in their place and stored that. (Its status is kept: see errors.ts.)
+ * The JSON body parser's `verify`, given the charset it would decode with (utf-8 when none is
+ * declared). RFC 8259 8.1: JSON is UTF-8, so any other charset is refused, even one body-parser
+ * decodes (UTF-16, UTF-32, UTF-7 can change text on the way); and bytes that are not UTF-8 are
+ * refused where decoding would have stored U+FFFD. (Its status is kept: see errors.ts.)
  */
 export function verifyUtf8(_req: unknown, _res: unknown, body: Buffer, charset: string | null): void {
-  if (charset === 'utf-8' && !isUtf8(body)) throw new HttpError(400, 'the request body is not valid UTF-8');
+  if (charset !== 'utf-8') throw new HttpError(415, unsupportedCharset(String(charset)));
+  if (!isUtf8(body)) throw new HttpError(400, 'the request body is not valid UTF-8');
 }
 
 export interface PageMeta {
