@@ -357,6 +357,7 @@ describe('import', () => {
   const bidi = 'procedure: must not contain bidirectional overrides or isolates (U+202A to U+202E, U+2066 to U+2069)';
   test.each([
     ['a vertical tab', 'A\u000bB', controls],
+    ['a vertical tab and a form feed at its edges', '\u000bEDGE\u000c', controls],
     ['an escape', '\u001b[31mRED', controls],
     ['a C1 control', 'A\u0085B', controls],
     ['a right-to-left override', 'TXE \u202eLAICOS', bidi],

@@ -341,6 +341,8 @@ describe('hostile and odd input', () => {
     ['{"pxcode":"S7","procedure":"A\\u009bB"}', `procedure: ${controls}`],
     ['{"pxcode":"S8","procedure":"TXE \\u202eLAICOS"}', `procedure: ${bidi}`],
     ['{"pxcode":"S9","procedure":"A \\u2066B\\u2069"}', `procedure: ${bidi}`],
+    ['{"pxcode":"S10","procedure":"\\u000bEDGE\\u000c"}', `procedure: ${controls}`],
+    ['{"pxcode":"S11","procedure":" \\u0085EDGE\\u001f\\t"}', `procedure: ${controls}`],
   ])('when the JSON is %s, then 400 names the field and nothing is stored', async (json, message) => {
     const before = await database.db('starter_pxcodes').count('* as n').first();
     const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).set('Content-Type', 'application/json').send(json);
@@ -364,6 +366,16 @@ describe('hostile and odd input', () => {
     const pxcode = uniqueCode();
     const procedure = 'CAFÉ\tBYPASS\r\nSTAGE 2 🫀 \u200d ÅNGSTRÖM';
     const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode, procedure });
+    expect(res.status).toBe(201);
+    expect(await database.db('starter_pxcodes').where({ pxcode }).first('procedure')).toEqual({ procedure });
+  });
+
+  test('when text has other white space at its edges, then only spaces, tabs and line breaks are trimmed; the rest is stored as sent', async () => {
+    const trimmed = await api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode: uniqueCode(), procedure: ' \t\r\nEDGE\r\n\t ' });
+    expect(trimmed.body.procedure).toBe('EDGE');
+    const pxcode = uniqueCode();
+    const procedure = '\u00a0\ufeffEDGE\u2028\u2029\u3000';
+    const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode, procedure: ` ${procedure} ` });
     expect(res.status).toBe(201);
     expect(await database.db('starter_pxcodes').where({ pxcode }).first('procedure')).toEqual({ procedure });
   });
