@@ -80,7 +80,8 @@ export function decodeCursor(cursor: string): number | undefined {
   const match = /^v1:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
   const afterId = match ? Number(match[1]) : undefined;
   // Ids are PostgreSQL integers: a larger one was never given out, and the query would fail on it.
-  return afterId !== undefined && afterId <= maxId ? afterId : undefined;
+  // base64url decoding skips characters outside its alphabet: only the exact form given out counts.
+  return afterId !== undefined && afterId <= maxId && encodeCursor(afterId) === cursor ? afterId : undefined;
 }
 
 /** The same links as an RFC 8288 Link header. */

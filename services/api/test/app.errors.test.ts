@@ -137,6 +137,12 @@ describe('client errors keep their 4xx status', () => {
     });
   });
 
+  test.each([['djE6MTAw!!'], ['djE6MTAwx'], ['djE6MTAw='], ['djE6MDEwMA']])('when the cursor %s is not one the API gives out, then 400 names cursor', async (cursor) => {
+    const res = await request(buildTestApp(database.db).app).get(`/api/v1.0/pxcodes/?cursor=${cursor}`).auth(user.username, user.password);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: 'cursor: is not a cursor from a next link' });
+  });
+
   test.each([
     ['v1:2147483648', 400],
     ['v1:999999999999999', 400],
