@@ -27,6 +27,19 @@ export function verifyUtf8(_req: unknown, _res: unknown, body: Buffer, charset: 
   if (!isUtf8(body)) throw new HttpError(400, 'the request body is not valid UTF-8');
 }
 
+// body-parser also takes zstd where Node has it (22.15+, 24) and not elsewhere: one list for all.
+const bodyEncodings = new Set(['identity', 'gzip', 'deflate', 'br']);
+
+/** Before the JSON body parser: a body in any other Content-Encoding is 415 naming it. */
+export function knownEncoding(req: Request, _res: unknown, next: () => void): void {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && !bodyEncodings.has(encoding)) {
+    throw new HttpError(415, `Content-Encoding '${encoding}' is not supported; send gzip, deflate, br or identity`);
+  }
+  next();
+}
+
 export interface PageMeta {
   page: number | null;
   pages: number;
