@@ -7,7 +7,7 @@ import type { Database } from './db';
 import type { LoginThrottle } from './loginThrottle';
 import { errorHandler, notFound, respondWithError, sendError, type Refusal } from './errors';
 import { healthRoutes } from './health';
-import { verifyUtf8 } from './http';
+import { knownEncoding, verifyUtf8 } from './http';
 import { logRequest, type Logger } from './logger';
 import { pxcodeRoutes } from './pxcodes/routes';
 import { RequestRateLimiter } from './rateLimit';
@@ -87,7 +87,7 @@ export function buildApp(deps: AppDeps): RequestListener {
   app.use(tokenRoutes(deps.tokens, authenticated({ passwords: true, tokens: false, tokensRefused: 'a token cannot be renewed with a token: ask with the user name and password' })));
   // strict: false, so that `null` or `"x"` reach zod and are answered "must be a JSON object".
   // After authentication: a stranger's body is never read, and is answered 401 whatever it holds.
-  const jsonBody = express.json({ limit: deps.bodyLimit ?? '100kb', strict: false, type: ['application/json', 'application/*+json'], verify: verifyUtf8 });
+  const jsonBody = [knownEncoding, express.json({ limit: deps.bodyLimit ?? '100kb', strict: false, type: ['application/json', 'application/*+json'], verify: verifyUtf8 })];
   app.use(`${apiPrefix}/pxcodes`, apiAuth, jsonBody, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl, collectionState, answers, readState }));
   app.use(apiPrefix, apiAuth);
   app.use(notFound);

@@ -37,6 +37,8 @@ export function describeZodError(error: ZodError): string {
     .join('; ');
 }
 
+export const unsupportedCharset = (charset: string) => `charset '${charset}' is not supported: send the JSON body as UTF-8`;
+
 // SQLSTATE classes that mean "the database is not there right now", not "the request is wrong".
 const unavailableCodes = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08004', '08006']);
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE']);
@@ -74,13 +76,13 @@ function toHttpError(error: unknown): HttpError | undefined {
     return new HttpError(400, 'the URL has invalid percent-encoding');
   }
   // A library's client error (http-errors: a 4xx `status` with a `type` or `expose`) keeps its status.
-  const { status, type, expose, errno, encoding } = error as { status?: unknown; type?: unknown; expose?: unknown; errno?: unknown; encoding?: unknown };
+  const { status, type, expose, errno, encoding, charset } = error as { status?: unknown; type?: unknown; expose?: unknown; errno?: unknown; encoding?: unknown; charset?: unknown };
   if (typeof status === 'number' && status >= 400 && status < 500 && (typeof type === 'string' || expose === true)) {
     const messages: Record<string, string> = {
       'entity.parse.failed': 'the request body is not valid JSON',
       'entity.too.large': 'the request body is too large',
       'encoding.unsupported': `Content-Encoding '${String(encoding)}' is not supported; send gzip, deflate, br or identity`,
-      'charset.unsupported': 'the request body must be UTF-8 encoded JSON',
+      'charset.unsupported': unsupportedCharset(String(charset).toLowerCase()),
       'request.aborted': 'the request was aborted',
       'request.size.invalid': 'the request body does not match its Content-Length',
     };

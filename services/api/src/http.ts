@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
-import { HttpError } from './errors';
+import { HttpError, unsupportedCharset } from './errors';
 
 // A DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port.
 const hostPattern = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -17,11 +17,27 @@ export function baseUrl(req: Request, publicUrl: string | undefined): string {
 }
 
 /**
- * The JSON body parser's `verify`: a UTF-8 body with bytes that are not UTF-8 is refused, where
- * decoding would have put U+FFFD in their place and stored that. (Its status is kept: see errors.ts.)
+ * The JSON body parser's `verify`, given the charset it would decode with (utf-8 when none is
+ * declared). RFC 8259 8.1: JSON is UTF-8, so any other charset is refused, even one body-parser
+ * decodes (UTF-16, UTF-32, UTF-7 can change text on the way); and bytes that are not UTF-8 are
+ * refused where decoding would have stored U+FFFD. (Its status is kept: see errors.ts.)
  */
 export function verifyUtf8(_req: unknown, _res: unknown, body: Buffer, charset: string | null): void {
-  if (charset === 'utf-8' && !isUtf8(body)) throw new HttpError(400, 'the request body is not valid UTF-8');
+  if (charset !== 'utf-8') throw new HttpError(415, unsupportedCharset(String(charset)));
+  if (!isUtf8(body)) throw new HttpError(400, 'the request body is not valid UTF-8');
+}
+
+// body-parser also takes zstd where Node has it (22.15+, 24) and not elsewhere: one list for all.
+const bodyEncodings = new Set(['identity', 'gzip', 'deflate', 'br']);
+
+/** Before the JSON body parser: a body in any other Content-Encoding is 415 naming it. */
+export function knownEncoding(req: Request, _res: unknown, next: () => void): void {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && !bodyEncodings.has(encoding)) {
+    throw new HttpError(415, `Content-Encoding '${encoding}' is not supported; send gzip, deflate, br or identity`);
+  }
+  next();
 }
 
 export interface PageMeta {
@@ -77,7 +93,8 @@ export function decodeCursor(cursor: string): number | undefined {
   const match = /^v1:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
   const afterId = match ? Number(match[1]) : undefined;
   // Ids are PostgreSQL integers: a larger one was never given out, and the query would fail on it.
-  return afterId !== undefined && afterId <= maxId ? afterId : undefined;
+  // base64url decoding skips characters outside its alphabet: only the exact form given out counts.
+  return afterId !== undefined && afterId <= maxId && encodeCursor(afterId) === cursor ? afterId : undefined;
 }
 
 /** The same links as an RFC 8288 Link header. */

@@ -360,10 +360,34 @@ describe('import', () => {
     expect(await count()).toBe(0);
   });
 
+  // "The first bad line or the first duplicate, whichever comes first": bytes that are not UTF-8 in
+  // the same 64 KB chunk must not hide either.
+  test.each([
+    ['CSV', 'early.csv', 'pxcode,procedure\nG1,GOOD\nG/2,BAD\nG3,CAF', 'starter: line 3: pxcode: must be 1 to 10 letters, digits, dots, dashes or underscores\n'],
+    ['SQL', 'early.sql', `${insert('G1', 'GOOD')}\n${insert('G/2', 'BAD')}\n${insert('G3', 'CAF')}`.slice(0, -3), 'starter: line 2: pxcode: must be 1 to 10 letters, digits, dots, dashes or underscores\n'],
+    ['CSV', 'dup-early.csv', 'pxcode,procedure\nA1,ONE\nA1,AGAIN\nA3,CAF', "starter: line 3: pxcode 'A1' already exists (use --on-conflict skip or update)\n"],
+    ['SQL', 'dup-early.sql', `${insert('A1', 'ONE')}\n${insert('A1', 'AGAIN')}\n${insert('A3', 'CAF')}`.slice(0, -3), "starter: line 2: pxcode 'A1' already exists (use --on-conflict skip or update)\n"],
+    ['CSV', 'quoted.csv', 'pxcode,procedure\nA1,ONE\nA1,TWO\nA3,"THREE\nLINES, CAF', "starter: line 3: pxcode 'A1' already exists (use --on-conflict skip or update)\n"],
+  ])('when a %s line that is not UTF-8 follows a bad line or a duplicate (%s), then the earlier one is named', async (_format, name, start, message) => {
+    const target = path.join(dir, name);
+    writeFileSync(target, Buffer.concat([Buffer.from(start), Buffer.from([0xe9]), Buffer.from(name.endsWith('.sql') ? "');\n" : '\n')]));
+    const result = await run(['import', target]);
+    expect(result.stderr).toBe(message);
+    expect(await count()).toBe(0);
+  });
+
+  test('when the bad byte is in a later line, then that line is still named (CSV in a quoted field too)', async () => {
+    const csv = path.join(dir, 'late.csv');
+    writeFileSync(csv, Buffer.concat([Buffer.from('pxcode,procedure\nA1,ONE\nA2,"TWO\nCAF'), Buffer.from([0xe9]), Buffer.from('"\n')]));
+    expect((await run(['import', csv])).stderr).toBe('starter: line 4: is not valid UTF-8 (save the file as UTF-8)\n');
+    expect(await count()).toBe(0);
+  });
+
   const controls = 'procedure: must not contain control characters other than tab, line feed and carriage return';
   const bidi = 'procedure: must not contain bidirectional overrides or isolates (U+202A to U+202E, U+2066 to U+2069)';
   test.each([
     ['a vertical tab', 'A\u000bB', controls],
+    ['a vertical tab and a form feed at its edges', '\u000bEDGE\u000c', controls],
     ['an escape', '\u001b[31mRED', controls],
     ['a C1 control', 'A\u0085B', controls],
     ['a right-to-left override', 'TXE \u202eLAICOS', bidi],
@@ -386,6 +410,16 @@ describe('import', () => {
     ]);
     const broken = file('cr-broken.sql', `${insert('R4', 'A\rB')}\n${insert('R/5', 'X')}\n`);
     expect((await run(['import', broken])).stderr).toBe('starter: line 2: pxcode: must be 1 to 10 letters, digits, dots, dashes or underscores\n');
+  });
+
+  test('when a line is longer than 1 MB (a file of CR-only line ends), then it is refused, naming its line, and nothing is imported', async () => {
+    const crOnly = file('cr-only.sql', `${insert('M1', 'ONE')}\r`.repeat(40_000)); // about 3 MB
+    const started = Date.now();
+    expect((await run(['import', crOnly])).stderr).toBe('starter: line 1: is longer than 1048576 bytes (lines end at LF or CRLF)\n');
+    expect(Date.now() - started).toBeLessThan(5000);
+    const later = file('long.csv', `pxcode,procedure\nM1,ONE\nM2,"${'X'.repeat(1024 * 1024)}"\n`);
+    expect((await run(['import', later])).stderr).toBe('starter: line 3: is longer than 1048576 bytes (lines end at LF or CRLF)\n');
+    expect(await count()).toBe(0);
   });
 
   test.each([

@@ -341,6 +341,8 @@ describe('hostile and odd input', () => {
     ['{"pxcode":"S7","procedure":"A\\u009bB"}', `procedure: ${controls}`],
     ['{"pxcode":"S8","procedure":"TXE \\u202eLAICOS"}', `procedure: ${bidi}`],
     ['{"pxcode":"S9","procedure":"A \\u2066B\\u2069"}', `procedure: ${bidi}`],
+    ['{"pxcode":"S10","procedure":"\\u000bEDGE\\u000c"}', `procedure: ${controls}`],
+    ['{"pxcode":"S11","procedure":" \\u0085EDGE\\u001f\\t"}', `procedure: ${controls}`],
   ])('when the JSON is %s, then 400 names the field and nothing is stored', async (json, message) => {
     const before = await database.db('starter_pxcodes').count('* as n').first();
     const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).set('Content-Type', 'application/json').send(json);
@@ -368,6 +370,16 @@ describe('hostile and odd input', () => {
     expect(await database.db('starter_pxcodes').where({ pxcode }).first('procedure')).toEqual({ procedure });
   });
 
+  test('when text has other white space at its edges, then only spaces, tabs and line breaks are trimmed; the rest is stored as sent', async () => {
+    const trimmed = await api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode: uniqueCode(), procedure: ' \t\r\nEDGE\r\n\t ' });
+    expect(trimmed.body.procedure).toBe('EDGE');
+    const pxcode = uniqueCode();
+    const procedure = '\u00a0\ufeffEDGE\u2028\u2029\u3000';
+    const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode, procedure: ` ${procedure} ` });
+    expect(res.status).toBe(201);
+    expect(await database.db('starter_pxcodes').where({ pxcode }).first('procedure')).toEqual({ procedure });
+  });
+
   test.each([
     ['a Latin-1 byte', Buffer.from('{"pxcode":"U1","procedure":"CAF\xe9"}', 'latin1')],
     ['an overlong sequence', Buffer.concat([Buffer.from('{"pxcode":"U2","procedure":"A'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')])],
@@ -384,6 +396,44 @@ describe('hostile and odd input', () => {
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: 'the request body is not valid UTF-8' });
     expect(await database.db('starter_pxcodes').count('* as n').first()).toEqual(before);
+  });
+
+  const utf32le = (before: string, codePoint: number, after: string) => {
+    const units = [...before].map((c) => c.codePointAt(0)!).concat(codePoint, [...after].map((c) => c.codePointAt(0)!));
+    const bytes = Buffer.alloc(units.length * 4);
+    units.forEach((unit, i) => bytes.writeUInt32LE(unit, i * 4));
+    return bytes;
+  };
+  // RFC 8259 8.1: JSON between systems is UTF-8. Any other charset is refused, even one that would
+  // decode: UTF-32 turns a code point above U+10FFFF into U+FFFD, UTF-7 reads letters as escapes.
+  test.each([
+    ['utf-16', Buffer.from('{"pxcode":"W1","procedure":"X"}', 'utf16le')],
+    ['UTF-16LE', Buffer.from('{"pxcode":"W2","procedure":"X"}', 'utf16le')],
+    ['utf-32le', utf32le('{"pxcode":"W3","procedure":"', 0x110000, '"}')],
+    ['utf-7', Buffer.from('{"pxcode":"W4","procedure":"A+AGE-"}')],
+    ['latin1', Buffer.from('{"pxcode":"W5","procedure":"CAF\xe9"}', 'latin1')],
+  ])('when the body declares charset=%s, then 415 names the charset and nothing is stored', async (charset, bytes) => {
+    const before = await database.db('starter_pxcodes').count('* as n').first();
+    const res = await api()
+      .post('/api/v1.0/pxcodes/')
+      .auth(...auth)
+      .set('Content-Type', `application/json; charset=${charset}`)
+      .serialize((body: Buffer) => body as unknown as string) // the bytes as they are, not a Buffer's JSON
+      .send(bytes);
+    expect(res.status).toBe(415);
+    expect(res.body).toEqual({
+      status: 415,
+      error: 'Unsupported Media Type',
+      message: `charset '${charset.toLowerCase()}' is not supported: send the JSON body as UTF-8`,
+    });
+    expect(await database.db('starter_pxcodes').count('* as n').first()).toEqual(before);
+  });
+
+  test('when the charset is UTF-8 in any case or not given, then the body is read', async () => {
+    for (const contentType of ['application/json; charset=UTF-8', 'application/json;charset="utf-8"', 'application/json']) {
+      const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).set('Content-Type', contentType).send(JSON.stringify({ pxcode: uniqueCode(), procedure: 'CAFÉ' }));
+      expect(res.status).toBe(201);
+    }
   });
 
   test.each([['null'], ['"text"'], ['42']])('when the JSON body is %s, then 400 says it must be an object', async (json) => {

@@ -59,46 +59,70 @@ const insertPattern = new RegExp(
 );
 const ignorablePattern = /^(--.*|BEGIN\s*;|COMMIT\s*;|START\s+TRANSACTION\s*;)?$/i;
 
+// No valid line comes near this (a row is two short fields); it bounds what one line may hold in memory.
+export const maxLineBytes = 1024 * 1024;
+
 /**
- * The file's text. Bytes that are not UTF-8 stop the import, naming their line, where decoding
- * would have put U+FFFD in their place and stored that.
+ * The file's text, in whole lines (but for a last one without its newline). Bytes that are not
+ * UTF-8 stop the import, naming their line, where decoding would have put U+FFFD in their place and
+ * stored that; so does a line over maxLineBytes. The lines before go first, so that a bad line or a
+ * duplicate earlier in the file is the one named.
  */
 async function* utf8Text(file: string): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  try {
-    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) yield decoder.decode(chunk, { stream: true });
-    yield decoder.decode();
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'ERR_ENCODING_INVALID_ENCODED_DATA') throw error;
-    throw new ImportError(await lineNotUtf8(file), 'is not valid UTF-8 (save the file as UTF-8)');
+  let pending: Buffer[] = []; // the unfinished line, in pieces
+  let pendingBytes = 0;
+  let offset = 0; // of the unfinished line in the file
+  const tooLong = async () => new ImportError(await lineAt(file, offset), `is longer than ${maxLineBytes} bytes (lines end at LF or CRLF)`);
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    const end = chunk.lastIndexOf(10) + 1; // a newline byte is never part of a UTF-8 sequence
+    if (pendingBytes + (end === 0 ? chunk.length : chunk.indexOf(10)) > maxLineBytes) throw await tooLong();
+    if (end === 0) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      continue;
+    }
+    const lines = pending.length === 0 ? chunk.subarray(0, end) : Buffer.concat([...pending, chunk.subarray(0, end)]);
+    yield* decodeLines(file, lines, offset);
+    offset += lines.length;
+    pending = end < chunk.length ? [chunk.subarray(end)] : [];
+    pendingBytes = chunk.length - end;
   }
+  yield* decodeLines(file, Buffer.concat(pending), offset);
 }
 
-/** The first line whose bytes are not UTF-8 (a newline byte is never part of a UTF-8 sequence). */
-async function lineNotUtf8(file: string): Promise<number> {
+/** Whole lines as text; at the first line that is not UTF-8, the lines before it, then its error. */
+async function* decodeLines(file: string, lines: Buffer, offset: number): AsyncGenerator<string> {
+  if (isUtf8(lines)) {
+    yield lines.toString('utf8');
+    return;
+  }
+  let start = 0;
+  for (let end = lines.indexOf(10); end !== -1 && isUtf8(lines.subarray(start, end)); end = lines.indexOf(10, start)) start = end + 1;
+  yield lines.subarray(0, start).toString('utf8');
+  throw new ImportError(await lineAt(file, offset + start), 'is not valid UTF-8 (save the file as UTF-8)');
+}
+
+/** The number of the line that holds the file's byte at `offset`. */
+async function lineAt(file: string, offset: number): Promise<number> {
   let line = 1;
-  let pending: Buffer[] = [];
+  let seen = 0;
   for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
-    let start = 0;
-    for (let end = chunk.indexOf(10); end !== -1; start = end + 1, end = chunk.indexOf(10, start)) {
-      if (!isUtf8(Buffer.concat([...pending, chunk.subarray(start, end)]))) return line;
-      pending = [];
-      line++;
-    }
-    pending.push(chunk.subarray(start));
+    const part = chunk.subarray(0, Math.max(0, offset - seen));
+    for (let at = part.indexOf(10); at !== -1; at = part.indexOf(10, at + 1)) line++;
+    seen += chunk.length;
+    if (seen >= offset) break;
   }
   return line;
 }
 
 /** Lines end at LF or CRLF only: a lone CR is part of its line (readline would end the line there). */
 async function* textLines(file: string): AsyncGenerator<string> {
-  let rest = '';
   for await (const text of utf8Text(file)) {
-    const lines = (rest + text).split('\n');
-    rest = lines.pop()!;
+    const lines = text.split('\n');
+    const last = lines.pop(); // '' after a newline; else the file's last line, which has none
     for (const line of lines) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+    if (last) yield last;
   }
-  if (rest !== '') yield rest;
 }
 
 async function* sqlRows(file: string): AsyncGenerator<SourceRow> {
@@ -134,18 +158,29 @@ interface CsvRecord {
  * the fast pass goes without them and a second pass finds the line when there is an error to name.
  */
 async function* csvRecords(file: string, withLines: boolean): AsyncGenerator<CsvRecord> {
-  const text = Readable.from(utf8Text(file));
-  const parser = text.pipe(parseCsv({ bom: true, skip_empty_lines: true, info: withLines }));
-  text.on('error', (error) => parser.destroy(error));
+  // The text ends where reading it failed, and the error comes after the records before it (a
+  // stream's error would drop those still buffered), so that an earlier bad line or duplicate is named.
+  let textError: unknown;
+  async function* text() {
+    try {
+      yield* utf8Text(file);
+    } catch (error) {
+      textError = error;
+    }
+  }
+  const parser = Readable.from(text()).pipe(parseCsv({ bom: true, skip_empty_lines: true, info: withLines }));
   try {
     for await (const item of parser as AsyncIterable<string[] | { record: string[]; info: { lines: number } }>) {
       yield Array.isArray(item) ? { record: item, line: undefined } : { record: item.record, line: item.info.lines };
     }
   } catch (error) {
     const csvError = error as { code?: string; lines?: number; message: string };
+    // Text cut short by a line that could not be read may leave a quote open: that line is the error.
+    if (textError !== undefined && csvError.code === 'CSV_QUOTE_NOT_CLOSED') throw textError;
     if (csvError.code?.startsWith('CSV_')) throw new ImportError(csvError.lines ?? 0, csvError.message);
     throw error;
   }
+  if (textError !== undefined) throw textError;
 }
 
 async function* csvRows(file: string, withLines = false): AsyncGenerator<SourceRow> {

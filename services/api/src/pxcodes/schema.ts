@@ -17,10 +17,21 @@ const loneSurrogate = /\p{Cs}/u;
 const control = /[\x01-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]/;
 const bidiOverride = /[\u202A-\u202E\u2066-\u2069]/;
 
+// Only these are trimmed: String.prototype.trim would also take controls (VT, FF) and other
+// white space (NBSP, U+FEFF, U+2028) away unseen, where text is to be stored as sent or refused.
+const edgeSpace = new Set([' ', '\t', '\r', '\n']);
+function trimSpace(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && edgeSpace.has(text[start]!)) start++;
+  while (end > start && edgeSpace.has(text[end - 1]!)) end--;
+  return text.slice(start, end);
+}
+
 /** The rule for every piece of reference text, whether it comes through the API or an import. */
 export const procedureSchema = z
   .string({ error: required('a string') })
-  .trim()
+  .overwrite(trimSpace)
   .min(1, 'must not be empty')
   .max(255, 'must be at most 255 characters')
   .refine((text) => !text.includes('\0'), 'must not contain NUL characters')
