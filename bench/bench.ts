@@ -8,9 +8,9 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { Client } from 'pg';
-import { CredentialCache } from '../services/api/src/auth';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../services/api/src/embedded';
-import { encodeCursor } from '../services/api/src/http';
+import { CredentialCache } from '../services/api/src/auth/authenticator';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../services/api/src/db/embedded';
+import { encodeCursor } from '../services/api/src/http/cursors';
 import { createLogger } from '../services/api/src/logger';
 import type { LoadResult, LoadScenario } from './load';
 

@@ -1,24 +1,24 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type RequestHandler } from 'express';
 import proxyAddr from 'proxy-addr';
-import { authenticate, Authenticator, parseAuthorization, verifiedUser, type Accepts, type CredentialCache } from './auth';
-import { Door } from './door';
-import type { Database } from './db';
-import type { LoginThrottle } from './loginThrottle';
+import { authenticate, Authenticator, parseAuthorization, verifiedUser, type Accepts, type CredentialCache } from './auth/authenticator';
+import { Door } from './front/door';
+import type { Database } from './db/database';
+import type { LoginThrottle } from './auth/loginThrottle';
 import { errorHandler, notFound, respondWithError, sendError, type Refusal } from './errors';
 import { healthRoutes } from './health';
-import { knownEncoding, verifyUtf8 } from './http';
+import { knownEncoding, verifyUtf8 } from './http/requestBody';
 import { logRequest, type Logger } from './logger';
 import { pxcodeRoutes } from './pxcodes/routes';
-import { RequestRateLimiter } from './rateLimit';
+import { RequestRateLimiter } from './limits/rateLimit';
 import type { RateLimitSetting } from './config';
-import type { LimiterFactory } from './limiters';
-import type { RedisConnection } from './redis';
-import { tokenRoutes } from './tokens/routes';
-import type { Tokens } from './tokens/tokens';
-import { CollectionStateCache } from './pxcodes/stateCache';
-import { cachedAnswers, privateCacheControl } from './pxcodes/cachedAnswers';
-import { PageCache } from './pxcodes/pageCache';
+import type { LimiterFactory } from './limits/limiters';
+import type { RedisConnection } from './limits/redis';
+import { tokenRoutes } from './auth/tokenRoutes';
+import type { Tokens } from './auth/tokens';
+import { CollectionStateCache } from './pxcodes/cache/stateCache';
+import { cachedAnswers, privateCacheControl } from './pxcodes/cache/answers';
+import { PageCache } from './pxcodes/cache/pageCache';
 import * as pxcodeService from './pxcodes/service';
 
 export interface AppDeps {

@@ -4,12 +4,12 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, loadConfig, type Config } from './config';
-import { migrate, recreateSchema, type Database } from './db';
+import { migrate, recreateSchema, type Database } from './db/database';
 import { describeZodError } from './errors';
 import { createLogger, type Logger } from './logger';
 import { ImportError, importFile, type ImportFormat, type OnConflict } from './pxcodes/importer';
 import { seedSampleData } from './seed';
-import { connectDatabase } from './connection';
+import { connectDatabase } from './db/connection';
 import { createUser, deleteUser, setPassword } from './users/repository';
 import { maxUsernameLength, newPasswordProblem, newUsernameProblem, tooLong } from './users/names';
 

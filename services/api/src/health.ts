@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import { isReady, type Database } from './db';
+import { isReady, type Database } from './db/database';
 import { methodNotAllowed } from './errors';
-import type { RedisConnection } from './redis';
+import type { RedisConnection } from './limits/redis';
 
 /**
  * Liveness (the process answers) and readiness (the database answers), without auth, for probes.

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Database } from './db';
+import type { Database } from './db/database';
 import { importFile } from './pxcodes/importer';
 import { isEmpty } from './pxcodes/repository';
 import { countUsers, createUser, findUserByName } from './users/repository';

@@ -1,18 +1,18 @@
 import { createServer, type Server } from 'node:http';
 import { buildApp, apiPrefix } from './app';
-import { CredentialCache } from './auth';
+import { CredentialCache } from './auth/authenticator';
 import { ConfigError, exposure, loadConfig, refuseExposedDemoPassword, type Config } from './config';
-import { connectDatabase } from './connection';
-import { migrate } from './db';
+import { connectDatabase } from './db/connection';
+import { migrate } from './db/database';
 import { createLogger, type Logger } from './logger';
-import { memoryLimiters, redisLimiters } from './limiters';
-import { LoginThrottle } from './loginThrottle';
-import { connectRedis } from './redis';
+import { memoryLimiters, redisLimiters } from './limits/limiters';
+import { LoginThrottle } from './auth/loginThrottle';
+import { connectRedis } from './limits/redis';
 import { hasDemoPassword, seedNewDatabase } from './seed';
-import { loadTokenSecret } from './tokens/secret';
-import { Tokens } from './tokens/tokens';
-import { listenForChanges } from './changeListener';
-import { CollectionStateCache } from './pxcodes/stateCache';
+import { loadTokenSecret } from './auth/tokenSecret';
+import { Tokens } from './auth/tokens';
+import { listenForChanges } from './db/changeListener';
+import { CollectionStateCache } from './pxcodes/cache/stateCache';
 
 /** Start-up: config -> database -> migrate -> seed a new database -> listen; SIGTERM drains and exits 0. */
 export async function serve(config: Config = loadConfig(), logger: Logger = createLogger(config.LOG_LEVEL)): Promise<void> {

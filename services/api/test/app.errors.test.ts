@@ -1,6 +1,6 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
-import { createDatabase } from '../src/db';
+import { createDatabase } from '../src/db/database';
 import { addTestUser, buildTestApp, createTestDatabase, user, type TestDatabase } from './helpers';
 
 let database: TestDatabase;

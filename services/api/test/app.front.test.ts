@@ -1,8 +1,8 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import request from 'supertest';
 import { rateLimit } from '../src/config';
-import { createDatabase } from '../src/db';
-import { memoryLimiters } from '../src/limiters';
+import { createDatabase } from '../src/db/database';
+import { memoryLimiters } from '../src/limits/limiters';
 import { importFile } from '../src/pxcodes/importer';
 import { sampleDataFile } from '../src/seed';
 import { addTestUser, buildTestApp, createTestDatabase, databaseProxy, rawHttp, user, type TestDatabase } from './helpers';

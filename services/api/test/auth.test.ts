@@ -1,13 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { Authenticator, CredentialCache, parseAuthorization } from '../src/auth';
-import { recreateSchema } from '../src/db';
-import { memoryLimiters, type Limiter, type LimiterFactory } from '../src/limiters';
-import { LoginThrottle } from '../src/loginThrottle';
+import { Authenticator, CredentialCache, parseAuthorization } from '../src/auth/authenticator';
+import { recreateSchema } from '../src/db/database';
+import { memoryLimiters, type Limiter, type LimiterFactory } from '../src/limits/limiters';
+import { LoginThrottle } from '../src/auth/loginThrottle';
 import { createLogger } from '../src/logger';
 import { deleteUser, setPassword } from '../src/users/repository';
-import { listenForChanges } from '../src/changeListener';
+import { listenForChanges } from '../src/db/changeListener';
 import { addTestUser, buildTestApp, createTestDatabase, rawHttp, user, waitUntil, type TestDatabase } from './helpers';
 
 let database: TestDatabase;

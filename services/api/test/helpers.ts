@@ -3,11 +3,11 @@ import { connect, createServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { Client } from 'pg';
 import { buildApp, type AppDeps } from '../src/app';
-import { CredentialCache } from '../src/auth';
-import { createDatabase, migrate, type Database } from '../src/db';
+import { CredentialCache } from '../src/auth/authenticator';
+import { createDatabase, migrate, type Database } from '../src/db/database';
 import { createLogger } from '../src/logger';
-import { LoginThrottle } from '../src/loginThrottle';
-import { Tokens } from '../src/tokens/tokens';
+import { LoginThrottle } from '../src/auth/loginThrottle';
+import { Tokens } from '../src/auth/tokens';
 import { createUser } from '../src/users/repository';
 
 export function serverUrl(): string {

@@ -1,9 +1,9 @@
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import request from 'supertest';
 import { rateLimit } from '../src/config';
-import { createDatabase } from '../src/db';
-import { encodeCursor } from '../src/http';
-import { memoryLimiters } from '../src/limiters';
+import { createDatabase } from '../src/db/database';
+import { encodeCursor } from '../src/http/cursors';
+import { memoryLimiters } from '../src/limits/limiters';
 import { importFile } from '../src/pxcodes/importer';
 import { sampleDataFile } from '../src/seed';
 import { addTestUser, buildTestApp, createTestDatabase, databaseProxy, LogCapture, user, type TestDatabase } from './helpers';

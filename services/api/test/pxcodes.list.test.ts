@@ -1,9 +1,9 @@
 import request from 'supertest';
-import { listenForChanges, type ChangeListener } from '../src/changeListener';
-import { recreateSchema } from '../src/db';
+import { listenForChanges, type ChangeListener } from '../src/db/changeListener';
+import { recreateSchema } from '../src/db/database';
 import { createLogger } from '../src/logger';
-import { CollectionStateCache } from '../src/pxcodes/stateCache';
-import { PageCache } from '../src/pxcodes/pageCache';
+import { CollectionStateCache } from '../src/pxcodes/cache/stateCache';
+import { PageCache } from '../src/pxcodes/cache/pageCache';
 import { importFile } from '../src/pxcodes/importer';
 import { sampleDataFile } from '../src/seed';
 import { addTestUser, buildTestApp, createTestDatabase, databaseProxy, user, waitUntil, type TestDatabase } from './helpers';

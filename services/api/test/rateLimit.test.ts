@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { rateLimit } from '../src/config';
-import { memoryLimiters, redisLimiters, type LimiterFactory } from '../src/limiters';
+import { memoryLimiters, redisLimiters, type LimiterFactory } from '../src/limits/limiters';
 import { createLogger } from '../src/logger';
-import { LoginThrottle } from '../src/loginThrottle';
-import { connectRedis, type RedisConnection } from '../src/redis';
+import { LoginThrottle } from '../src/auth/loginThrottle';
+import { connectRedis, type RedisConnection } from '../src/limits/redis';
 import { addTestUser, buildTestApp, createTestDatabase, LogCapture, rawHttp, testRedisUrl, user, waitUntil, type TestDatabase } from './helpers';
 import { startRedis, type TestRedis } from './redisServer';
-import { Tokens } from '../src/tokens/tokens';
+import { Tokens } from '../src/auth/tokens';
 
 let database: TestDatabase;
 let redis: RedisConnection;

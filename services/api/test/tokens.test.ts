@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { loadConfig } from '../src/config';
-import { loadTokenSecret } from '../src/tokens/secret';
+import { loadTokenSecret } from '../src/auth/tokenSecret';
 import request from 'supertest';
-import { CredentialCache } from '../src/auth';
-import { recreateSchema } from '../src/db';
+import { CredentialCache } from '../src/auth/authenticator';
+import { recreateSchema } from '../src/db/database';
 import { createLogger } from '../src/logger';
-import { Tokens } from '../src/tokens/tokens';
-import { listenForChanges } from '../src/changeListener';
+import { Tokens } from '../src/auth/tokens';
+import { listenForChanges } from '../src/db/changeListener';
 import { createUser, deleteUser, setPassword } from '../src/users/repository';
 import { addTestUser, buildTestApp, createTestDatabase, testTokenSecret, user, waitUntil, type TestDatabase } from './helpers';
 

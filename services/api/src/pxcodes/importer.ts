@@ -6,7 +6,7 @@ import { parse as parseCsv } from 'csv-parse';
 import type { Client as PgClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { z } from 'zod';
-import type { Database } from '../db';
+import type { Database } from '../db/database';
 import { describeZodError } from '../errors';
 import { procedureSchema, pxcodeSchema, type NewPxcode } from './schema';
 

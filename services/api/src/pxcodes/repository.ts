@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Database } from '../db';
+import type { Database } from '../db/database';
 import type { NewPxcode, PxcodeChanges } from './schema';
 
 export interface PxcodeRow {

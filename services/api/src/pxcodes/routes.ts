@@ -1,9 +1,10 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
-import type { Database } from '../db';
+import type { Database } from '../db/database';
 import { HttpError, methodNotAllowed } from '../errors';
-import { baseUrl, cursorMeta, etagOf, etagOfBytes, ifMatchPasses, linkHeader, pageMeta, type PageMeta } from '../http';
-import { PageCache, type RenderedPage } from './pageCache';
-import type { CollectionStateCache } from './stateCache';
+import { baseUrl, cursorMeta, linkHeader, pageMeta, type PageMeta } from '../http/links';
+import { etagOf, etagOfBytes, ifMatchPasses } from '../http/etags';
+import { PageCache, type RenderedPage } from './cache/pageCache';
+import type { CollectionStateCache } from './cache/stateCache';
 import type { CollectionState, PxcodeRow } from './repository';
 import { createBody, listQuery, patchBody, pxcodeSchema, replaceBody, type ListQuery } from './schema';
 import * as service from './service';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodeCursor } from '../http';
+import { decodeCursor } from '../http/cursors';
 
 const required = (expected: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? 'is required' : `must be ${expected}`;

@@ -1,4 +1,4 @@
-import type { Database } from '../db';
+import type { Database } from '../db/database';
 import { HttpError } from '../errors';
 import * as repository from './repository';
 import type { CollectionState, PxcodeRow } from './repository';

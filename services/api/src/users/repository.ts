@@ -1,4 +1,4 @@
-import type { Database } from '../db';
+import type { Database } from '../db/database';
 import { hashPassword } from './passwords';
 
 export interface User {

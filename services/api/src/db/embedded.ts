@@ -3,8 +3,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
-import type { Logger } from './logger';
-import { createSecretFile, readSecretFile } from './tokens/secret';
+import type { Logger } from '../logger';
+import { createSecretFile, readSecretFile } from '../secrets';
 
 export interface EmbeddedDatabase {
   url: string;

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fresh from 'fresh';
 import typeIs from 'type-is';
-import type { AuthenticatedUser } from '../auth';
-import type { RequestLog } from '../logger';
+import type { AuthenticatedUser } from '../../auth/authenticator';
+import type { RequestLog } from '../../logger';
 import { PageCache, type RenderedPage } from './pageCache';
-import type { CollectionState } from './repository';
+import type { CollectionState } from '../repository';
 import type { CollectionStateCache } from './stateCache';
 
 /**

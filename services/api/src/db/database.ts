@@ -1,5 +1,5 @@
 import knex, { type Knex } from 'knex';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 import { migrationSource } from './migrations';
 
 export type Database = Knex;

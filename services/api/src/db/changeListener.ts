@@ -1,7 +1,7 @@
 import { Client } from 'pg';
-import type { CredentialCache } from './auth';
-import type { Logger } from './logger';
-import type { CollectionStateCache } from './pxcodes/stateCache';
+import type { CredentialCache } from '../auth/authenticator';
+import type { Logger } from '../logger';
+import type { CollectionStateCache } from '../pxcodes/cache/stateCache';
 
 export interface ChangeListener {
   stop(): Promise<void>;

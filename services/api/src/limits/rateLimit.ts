@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import type { AuthenticatedUser } from './auth';
-import type { RateLimitSetting } from './config';
-import { sendError, type Refusal } from './errors';
+import type { AuthenticatedUser } from '../auth/authenticator';
+import type { RateLimitSetting } from '../config';
+import { sendError, type Refusal } from '../errors';
 import type { Limiter, LimiterFactory } from './limiters';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 /** Which budget a request was charged to, kept for the step after authentication. */
 const chargedTo = new WeakMap<IncomingMessage, string>();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, type Config } from '../config';
+import { ConfigError } from './config';
 
 const minimumLength = 32;
 
@@ -10,27 +10,8 @@ export interface SecretKind {
   name: string;
   remedy: string;
 }
-const tokenSecret: SecretKind = { name: 'the token secret', remedy: '; remove it to have a new one made' };
-
-/**
- * The secret tokens are signed with: TOKEN_SECRET when set. With the embedded PostgreSQL (no
- * DATABASE_URL) one is generated on first start and kept beside the data, so tokens survive
- * restarts. With DATABASE_URL it must be given: every replica has to sign with the same one.
- */
-export async function loadTokenSecret(config: Config): Promise<string> {
-  if (config.TOKEN_SECRET) return config.TOKEN_SECRET;
-  if (config.DATABASE_URL) {
-    throw new ConfigError(
-      'TOKEN_SECRET: required with DATABASE_URL while AUTH_MODES includes token (every replica must share it); ' +
-        'generate one with `openssl rand -base64 48`, or set AUTH_MODES=basic',
-    );
-  }
-  const file = path.join(path.dirname(config.EMBEDDED_PG_DIR), 'token-secret');
-  return (await readSecretFile(file)) ?? (await createSecretFile(file));
-}
-
 /** Whoever can write the file can forge tokens: only a private file of our own is trusted. */
-export async function readSecretFile(file: string, what = tokenSecret): Promise<string | undefined> {
+export async function readSecretFile(file: string, what: SecretKind): Promise<string | undefined> {
   let info;
   try {
     info = await stat(file);
@@ -49,7 +30,7 @@ export async function readSecretFile(file: string, what = tokenSecret): Promise<
 }
 
 /** A new random secret in a new file of mode 600; if another process made the file first, its secret. */
-export async function createSecretFile(file: string, what = tokenSecret): Promise<string> {
+export async function createSecretFile(file: string, what: SecretKind): Promise<string> {
   await mkdir(path.dirname(file), { recursive: true });
   const secret = randomBytes(48).toString('base64');
   // Written whole under a temporary name, then linked into place: a process starting at the same

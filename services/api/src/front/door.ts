@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { tooManyAttempts, withoutRequestBudget, type AuthenticatedUser } from './auth';
-import type { Refusal } from './errors';
-import type { LoginThrottle } from './loginThrottle';
-import type { RequestRateLimiter } from './rateLimit';
+import { tooManyAttempts, withoutRequestBudget, type AuthenticatedUser } from '../auth/authenticator';
+import type { Refusal } from '../errors';
+import type { LoginThrottle } from '../auth/loginThrottle';
+import type { RequestRateLimiter } from '../limits/rateLimit';
 
 /**
  * What every request except the probes passes before any other work (body parsing, routing,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { memoryLimiters, type Limiter, type LimiterFactory } from './limiters';
+import { memoryLimiters, type Limiter, type LimiterFactory } from '../limits/limiters';
 
 /**
  * How long a sign-in marks its address as known for that name: a day, so a client that signs in

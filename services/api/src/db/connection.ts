@@ -1,7 +1,7 @@
-import type { Config } from './config';
-import { createDatabase, waitForDatabase, type Database } from './db';
+import type { Config } from '../config';
+import { createDatabase, waitForDatabase, type Database } from './database';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 export interface DatabaseConnection {
   db: Database;

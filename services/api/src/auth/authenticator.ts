@@ -3,12 +3,12 @@ import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import passport from 'passport';
 import { BasicStrategy } from 'passport-http';
-import type { Database } from './db';
-import { HttpError, type Refusal } from './errors';
+import type { Database } from '../db/database';
+import { HttpError, type Refusal } from '../errors';
 import type { LoginThrottle } from './loginThrottle';
-import { looksLikeToken, type Tokens } from './tokens/tokens';
-import { findTokenHolder, findUserByName, type User } from './users/repository';
-import { verifyAgainstNothing, verifyPassword } from './users/passwords';
+import { looksLikeToken, type Tokens } from './tokens';
+import { findTokenHolder, findUserByName, type User } from '../users/repository';
+import { verifyAgainstNothing, verifyPassword } from '../users/passwords';
 
 export interface AuthenticatedUser {
   id: number;

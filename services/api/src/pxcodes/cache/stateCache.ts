@@ -1,4 +1,4 @@
-import type { CollectionState } from './repository';
+import type { CollectionState } from '../repository';
 
 const ignore = () => undefined;
 

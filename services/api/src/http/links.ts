@@ -1,0 +1,67 @@
+import type { Request } from 'express';
+import { HttpError } from '../errors';
+import { encodeCursor } from './cursors';
+
+// A DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port.
+const hostPattern = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** The absolute base of every link: PUBLIC_URL when set, else the request's own origin. */
+export function baseUrl(req: Request, publicUrl: string | undefined): string {
+  if (publicUrl) return publicUrl;
+  // req.host honours X-Forwarded-Host only when 'trust proxy' allows it. It goes into links and
+  // headers, so it must be a host and nothing else.
+  const host = req.host ?? 'localhost';
+  if (!hostPattern.test(host)) throw new HttpError(400, 'the Host header is not a valid host[:port]');
+  return `${req.protocol}://${host}`;
+}
+
+export interface PageMeta {
+  page: number | null;
+  pages: number;
+  per_page: number;
+  total: number;
+  prev: string | null;
+  next: string | null;
+  first: string;
+  last: string;
+}
+
+/** The seed's meta block, keys in its order: `pages` is 0 for an empty collection, whose only page is 1. */
+export function pageMeta(collectionUrl: string, page: number, perPage: number, total: number): PageMeta {
+  const pages = Math.ceil(total / perPage);
+  const lastPage = Math.max(pages, 1);
+  const link = (n: number) => `${collectionUrl}?per_page=${perPage}&page=${n}`;
+  return {
+    first: link(1),
+    last: link(lastPage),
+    next: page < pages ? link(page + 1) : null,
+    page,
+    pages,
+    per_page: perPage,
+    prev: page > 1 ? link(page - 1) : null,
+    total,
+  };
+}
+
+/**
+ * A keyset page: the seed's meta with `next` continuing by cursor. Its page number is not known
+ * (null), nor is `prev`; `first` and `last` stay page-number links as in the seed.
+ */
+export function cursorMeta(collectionUrl: string, perPage: number, total: number, nextAfter: number | undefined): PageMeta {
+  return {
+    ...pageMeta(collectionUrl, 1, perPage, total),
+    next: nextAfter === undefined ? null : `${collectionUrl}?per_page=${perPage}&cursor=${encodeCursor(nextAfter)}`,
+    page: null,
+    prev: null,
+  };
+}
+
+/** The same links as an RFC 8288 Link header. */
+export function linkHeader(meta: Pick<PageMeta, 'first' | 'last' | 'prev' | 'next'>): string {
+  const links: string[] = [];
+  for (const rel of ['first', 'prev', 'next', 'last'] as const) {
+    const url = meta[rel];
+    if (url) links.push(`<${url}>; rel="${rel}"`);
+  }
+  return links.join(', ');
+}
