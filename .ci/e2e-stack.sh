@@ -335,6 +335,9 @@ check "importSql.sh imports the seed's file unchanged (100 codes)" equals "$(cur
 out=$(scripts/importSql.sh "$seed_file" 2>&1) && not_ok "importing it again fails" || ok "importing it again fails"
 check "  ... saying nothing was imported" grep -q 'nothing of' <<<"$out"
 check "  ... and nothing was" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 100
+doc one-off-runs
+check "  ... operations.md's resetdb and import of the repository's copy give the 100 codes again" equals \
+  "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 100
 
 step "SIGTERM stops the API in seconds"
 started=$(date +%s%N)
