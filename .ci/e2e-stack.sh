@@ -36,6 +36,32 @@ seconds_since() { echo $(($(date +%s) - $1)); }
 # only compose's own containers also have the one-off label.
 project_containers() { docker ps -aq --filter label=com.docker.compose.project=starter --filter label=com.docker.compose.oneoff; }
 
+# The docs' examples: the fenced block after each <!-- e2e: NAME --> marker in README.md and docs/,
+# run as written from the repository's root. httpie reads a stdin that is no terminal as the
+# request body, so here it is told not to (a user at a terminal needs nothing).
+doc_files=(README.md docs/*.md)
+docs_run=()
+doc_block() { # NAME: the lines of its block
+  awk -v marker="<!-- e2e: $1 -->" '
+    $0 == marker { armed = 1; next }
+    armed && !inside && /^```/ { inside = 1; next }
+    inside && /^```/ { exit }
+    inside { print }' "${doc_files[@]}"
+}
+doc() { # NAME: runs its block, counts whether it succeeded; what it printed is left in $doc_out
+  local code
+  docs_run+=("$1")
+  doc_out=""
+  code=$(doc_block "$1")
+  [[ -n $code ]] || { not_ok "docs: a block is marked <!-- e2e: $1 -->"; return 0; }
+  if doc_out=$(bash -c 'http() { command http --ignore-stdin "$@"; }; set -eo pipefail; eval "$1"' _ "$code" </dev/null 2>&1); then
+    ok "docs: '$1' runs as written"
+  else
+    not_ok "docs: '$1' runs as written"
+    tail -20 <<<"$doc_out" | sed 's/^/   | /'
+  fi
+}
+
 step "a clean slate"
 scripts/cleanupImages.sh --delete-data >/dev/null
 check "no starter image is left" equals "$(docker image ls -q 'starter/*')" ""
@@ -134,6 +160,9 @@ check "  ... and may not create roles or databases" equals \
   "$(psql_admin "select rolcreaterole, rolcreatedb from pg_roles where rolname = 'starter_api'")" "f|f"
 
 step "the seed's httpie session"
+doc seed-session
+check "  ... README's session lists the 100 codes and answers a token" equals \
+  "$(jq -sc '[(.[0].items | length), (.[1].token | length > 40)]' <<<"$doc_out")" '[100,true]'
 body=$(http --ignore-stdin --body --auth admin:admin GET "$api/")
 check "the list has the 100 sample codes" equals "$(jq '.items | length' <<<"$body")" 100
 check "the meta block is the seed's" equals "$(jq -c .meta <<<"$body")" \
@@ -142,6 +171,13 @@ check "the first item is the seed's" equals "$(jq -c '.items[0]' <<<"$body")" \
   '{"procedure":"EXTRACRANIAL PROCEDURES W/O CC/MCC","pxcode":"039","url":"http://localhost:5000/api/v1.0/pxcodes/039"}'
 
 step "CRUD with curl"
+doc examples
+check "  ... README's examples read, create, patch, replace, page and delete" equals \
+  "$(jq -sc '[.[] | .procedure // .meta.page]' <<<"$doc_out")" \
+  '["EXTRACRANIAL PROCEDURES W/O CC/MCC","EXAMPLE PROCEDURE","RENAMED PROCEDURE","REPLACED PROCEDURE",3]'
+check "  ... and leave nothing behind" equals "$(status_of -u admin:admin "$api/999")" 404
+doc cursor
+check "  ... api.md's cursor walk sees every code once" equals "$(tr -d ' ' <<<"$doc_out")" 100
 check "GET an item" equals "$(curl -s -u admin:admin "$api/057" | jq -r .procedure)" "DEGENERATIVE NERVOUS SYSTEM DISORDERS W/O MCC"
 check "GET an unknown item is 404" equals "$(status_of -u admin:admin "$api/nope")" 404
 first=$(curl -s -u admin:admin -H 'X-Request-Id: e2e-repeat-1' "$api/?per_page=7&page=2")
@@ -168,6 +204,9 @@ check "DELETE is 204" equals "$(status_of -u admin:admin -X DELETE "$api/E2E2")"
 check "the deleted code is gone" equals "$(status_of -u admin:admin "$api/E2E2")" 404
 
 step "tokens: the seed's httpie session, then curl"
+doc tokens
+check "  ... api.md's token examples get the item with -u TOKEN:, Bearer and httpie" equals \
+  "$(jq -sc '[.[].pxcode]' <<<"$doc_out")" '["039","039","039"]'
 seed_token=$(http --ignore-stdin --body --auth admin:admin GET http://localhost:5000/auth/request-token | jq -r .token)
 check "httpie: request-token answers a token" test "${#seed_token}" -gt 40
 check "httpie: http --auth TOKEN: lists the 100 codes" equals \
@@ -202,6 +241,9 @@ check "  ... and X-RateLimit-Limit/Remaining/Reset" bash -c 'grep -qi "^x-rateli
 check "  ... and RateLimit-Policy / RateLimit" bash -c 'grep -qi "^ratelimit-policy: \"default\";q=5;w=15" <<<"$1" &&
   grep -qi "^ratelimit: \"default\";r=0;t=[0-9]" <<<"$1"' _ "$headers"
 docker rm -f starter-api-2 >/dev/null
+sleep 16 # admin's budget is spent: api.md's example starts in a fresh window
+doc rate-limit
+check "  ... api.md's loop prints five 200s and a 429" grep -q '^200 200 200 200 200 429 $' <<<"$doc_out"
 scripts/startStack.sh >/dev/null 2>&1
 check "back on the default limit, admin gets through again" equals "$(status_of -u admin:admin "$api/039")" 200
 
@@ -266,6 +308,21 @@ check "  ... and the API writes" equals "$(status_of -u admin:admin -X PATCH -H 
   -d '{"procedure":"UPGRADED TWICE"}' "$api/E2E1")" 200
 psql_admin "DROP SCHEMA $superuser CASCADE" >/dev/null 2>&1
 
+step "backup and restore, as operations.md shows them"
+rm -f starter.dump
+doc backup
+check "  ... which writes starter.dump" test -s starter.dump
+curl -s -o /dev/null -u admin:admin -X DELETE "$api/E2E1"
+check "  (a code deleted after the backup)" equals "$(status_of -u admin:admin "$api/E2E1")" 404
+doc restore
+for _ in $(seq 100); do [[ $(status_of http://localhost:5000/ready) == 200 ]] && break; sleep 0.3; done
+check "after the restore the deleted code is back" equals "$(curl -s -u admin:admin "$api/E2E1" | jq -r .procedure)" "UPGRADED TWICE"
+check "  ... the count is the backup's (101)" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 101
+check "  ... starter_api still owns the tables" equals "$(owners)" starter_api
+check "  ... and the API writes" equals "$(status_of -u admin:admin -X PATCH -H 'Content-Type: application/json' \
+  -d '{"procedure":"RESTORED"}' "$api/E2E1")" 200
+rm -f starter.dump
+
 step "one-off runs: resetdb and the seed's SQL import"
 out=$(scripts/resetdb.sh </dev/null 2>&1) && not_ok "resetdb.sh without --yes (no terminal) refuses" ||
   ok "resetdb.sh without --yes (no terminal) refuses"
@@ -278,6 +335,9 @@ check "importSql.sh imports the seed's file unchanged (100 codes)" equals "$(cur
 out=$(scripts/importSql.sh "$seed_file" 2>&1) && not_ok "importing it again fails" || ok "importing it again fails"
 check "  ... saying nothing was imported" grep -q 'nothing of' <<<"$out"
 check "  ... and nothing was" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 100
+doc one-off-runs
+check "  ... operations.md's resetdb and import of the repository's copy give the 100 codes again" equals \
+  "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 100
 
 step "SIGTERM stops the API in seconds"
 started=$(date +%s%N)
@@ -296,6 +356,11 @@ check "  ... and keeps the data unless asked" docker volume inspect starter_pgda
 scripts/cleanupImages.sh >/dev/null && ok "cleanupImages.sh twice is fine" || not_ok "cleanupImages.sh twice is fine"
 scripts/cleanupImages.sh --delete-data >/dev/null
 check "cleanupImages.sh --delete-data deletes the volume" bash -c '! docker volume inspect starter_pgdata >/dev/null 2>&1'
+
+step "the docs"
+marked=$(grep -ho '^<!-- e2e: [a-z0-9-]* -->$' "${doc_files[@]}" | sed 's/^<!-- e2e: \(.*\) -->$/\1/' | sort | tr '\n' ' ')
+check "every block marked <!-- e2e: NAME --> in the docs was run, once" equals \
+  "$(printf '%s\n' "${docs_run[@]}" | sort | tr '\n' ' ')" "$marked"
 
 printf '\ne2e: %d passed, %d failed\n' "$passed" "$failed"
 [[ $failed -eq 0 ]]
