@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { Authenticator, CredentialCache, parseAuthorization } from '../src/auth/authenticator';
+import { Authenticator } from '../src/auth/authenticator';
+import { parseAuthorization } from '../src/auth/authorization';
+import { CredentialCache } from '../src/auth/credentialCache';
 import { recreateSchema } from '../src/db/database';
 import { memoryLimiters, type Limiter, type LimiterFactory } from '../src/limits/limiters';
 import { LoginThrottle } from '../src/auth/loginThrottle';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Refusal } from '../errors';
 import { memoryLimiters, type Limiter, type LimiterFactory } from '../limits/limiters';
 
 /**
@@ -11,6 +12,16 @@ const verifiedFor = 24 * 3600;
 export interface LoginRefusal {
   by: 'address' | 'name' | 'busy';
   seconds: number;
+}
+
+/** 429 for a client address, or a user name, with too many recent failed logins. */
+export function tooManyAttempts(retryAfter: number, by: 'address' | 'name' = 'address'): Refusal {
+  const from = by === 'address' ? 'from this address' : 'for this user name';
+  return {
+    status: 429,
+    message: `too many failed logins ${from}; try again in ${retryAfter} s`,
+    headers: { 'Retry-After': String(retryAfter) },
+  };
 }
 
 /**
