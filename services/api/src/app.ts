@@ -45,7 +45,6 @@ export interface AppDeps {
 
 export const apiPrefix = '/api/v1.0';
 
-/** What the Express app shares with the front: the same authenticator, limiter and caches. */
 interface Shared {
   authenticator: Authenticator;
   apiAccepts: Accepts;
@@ -91,7 +90,7 @@ export function expressApp(deps: AppDeps, shared: Shared): Express {
   return app;
 }
 
-/** The whole request listener: the front pipeline, then Express. No listening, no environment, no connections of its own. */
+/** The front pipeline, then Express; no listening, no environment, no connections of its own. */
 export function buildApp(deps: AppDeps): RequestListener {
   const rateLimiter = deps.rateLimit && new RequestRateLimiter(deps.rateLimit.setting, deps.rateLimit.limiters, deps.logger);
   const shared: Shared = {

@@ -24,7 +24,6 @@ export interface Accepts {
   tokensRefused?: string;
 }
 
-/** The outcome of verify(): the user, or why the credentials were refused. */
 export type Verdict = { user: AuthenticatedUser } | { failure: AuthFailure };
 
 export interface Remembered {
@@ -65,10 +64,7 @@ export class Authenticator {
     return user ? { user } : refused(401, 'invalid username or password');
   }
 
-  /**
-   * Cached credentials pass at once. Anything else costs a slow hash, so it first passes the login
-   * throttle (429 for a client with too many recent failures) and waits for a hashing slot.
-   */
+  /** Cached credentials pass at once; anything else passes the login throttle, then waits for a hashing slot. */
   async checkPassword(username: string, password: string, client: string): Promise<AuthenticatedUser | undefined> {
     const { cache, throttle } = this;
     const cached = cache.lookup(username, password);
@@ -104,10 +100,7 @@ export class Authenticator {
     return authenticated;
   }
 
-  /**
-   * A token passes when its signature and expiry hold and its user still exists with the same
-   * token_version (a password change or removal voids it); then it is cached like a password.
-   */
+  /** Signature and expiry, then its user's token_version (a password change or removal voids it). */
   async checkToken(token: string): Promise<AuthenticatedUser | undefined> {
     if (!this.tokens) return undefined;
     const cached = this.cache.getToken(token);
@@ -122,10 +115,7 @@ export class Authenticator {
     return user;
   }
 
-  /**
-   * What this process remembers of these credentials, with no work done (one HMAC): the user they
-   * were verified for, whether that is fresh, and whether they are a token (remembered only while fresh).
-   */
+  /** What this process remembers of these credentials, for one HMAC and no other work. */
   remembered(authorization: Authorization): Remembered | undefined {
     if (typeof authorization !== 'object') return undefined;
     const token = tokenOf(authorization);
@@ -139,10 +129,7 @@ export class Authenticator {
   }
 }
 
-/**
- * The user, when the credentials passed their check moments ago and are of a kind the endpoint
- * accepts: what verify() would conclude from the cache.
- */
+/** What verify() would conclude from the cache alone, if fresh. */
 export function verifiedUser(remembered: Remembered | undefined, accepts: Accepts): AuthenticatedUser | undefined {
   if (!remembered?.fresh) return undefined;
   return (remembered.token ? accepts.tokens : accepts.passwords) ? remembered.user : undefined;

@@ -6,7 +6,6 @@ export type Authorization =
   | 'absent'
   | 'malformed';
 
-/** What the header's credentials are to be checked as. */
 export type Credentials = { kind: 'token'; token: string; bearer: boolean } | { kind: 'password'; username: string; password: string };
 
 /** Why credentials were refused, and the challenge a 401 carries. */
@@ -23,11 +22,7 @@ export const bearerChallenge = `Bearer realm="${realm}", error="invalid_token"`;
 
 export const authFailure = (status: AuthFailure['status'], message: string, challenge = basicChallenge): AuthFailure => ({ status, message, challenge });
 
-/**
- * Basic per RFC 7617: the user-id ends at the first colon and the password is everything after
- * it, colons included, in UTF-8 (passport-http 0.3 splits on every colon and cuts such passwords
- * short). Bearer per RFC 6750.
- */
+/** Basic per RFC 7617 (UTF-8; the password is all after the first colon), Bearer per RFC 6750. */
 export function parseAuthorization(header: string | undefined): Authorization {
   if (!header) return 'absent';
   const bearer = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i.exec(header);
@@ -49,7 +44,6 @@ export function tokenOf(authorization: Authorization): string | undefined {
   return authorization.password === '' && looksLikeToken(authorization.username) ? authorization.username : undefined;
 }
 
-/** The credentials to check, or the refusal of a header that brings none. */
 export function credentialsOf(authorization: Authorization): Credentials | AuthFailure {
   if (authorization === 'absent') return authFailure(401, 'authentication required');
   if (authorization === 'malformed') return authFailure(400, 'the Authorization header is not valid Basic or Bearer credentials');
@@ -59,7 +53,6 @@ export function credentialsOf(authorization: Authorization): Credentials | AuthF
   return { kind: 'password', username: authorization.username, password: authorization.password };
 }
 
-/** C0, DEL and C1 controls. */
 const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** RFC 7617 forbids control characters in both: refused before any lookup, throttle or hash. */

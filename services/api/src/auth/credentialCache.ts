@@ -7,19 +7,14 @@ interface CacheEntry {
 }
 
 /**
- * Remembers credentials that passed the slow hash (and tokens that passed their checks), so the
- * hash runs once per credential change, not once per request. Keys are an HMAC under a
- * per-process secret: the passwords themselves are never held, and a lookup reveals nothing
- * through timing.
+ * Credentials and tokens that passed their checks, so the slow hash runs once per credential, not
+ * per request. Keyed by an HMAC under a per-process secret: no password is held.
  */
 export class CredentialCache {
   private readonly secret = randomBytes(32);
   private readonly entries = new Map<string, CacheEntry>();
   private enabled = true;
-  /**
-   * Bumped by every invalidation. A check that started before a password change finishes after
-   * it; it passes the generation it started in to set(), which then refuses to cache.
-   */
+  /** Bumped by every invalidation: a check that began before one is not cached (see set()'s startedIn). */
   private currentGeneration = 0;
 
   constructor(
@@ -28,10 +23,7 @@ export class CredentialCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /**
-   * A kind byte, then each field with its length in front: no password, user name or token can
-   * be spelt so that its key is another's (a separator could be smuggled into a field).
-   */
+  // A kind byte, then each field behind its length: no spelling of one credential meets another's key.
   private key(kind: 'p' | 't', ...fields: string[]): string {
     const hmac = createHmac('sha256', this.secret).update(kind);
     for (const field of fields) {
@@ -56,10 +48,7 @@ export class CredentialCache {
     return found?.fresh ? found.user : undefined;
   }
 
-  /**
-   * Like get(), but also answers for an entry past its TTL (kept until evicted or invalidated):
-   * such credentials were right a moment ago, so checking them again is no guess to throttle.
-   */
+  /** Also finds entries past their TTL: credentials right a moment ago are no guess to throttle. */
   lookup(username: string, password: string): { user: AuthenticatedUser; fresh: boolean } | undefined {
     if (!this.enabled) return undefined;
     const entry = this.entries.get(this.passwordKey(username, password));
@@ -89,29 +78,23 @@ export class CredentialCache {
     if (!this.enabled || this.ttlMs <= 0 || this.maxEntries <= 0 || startedIn !== this.currentGeneration) return;
     this.entries.delete(key);
     this.entries.set(key, { user, expiresAt });
-    // A Map iterates in insertion order: the first key is the oldest entry.
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
   }
 
-  /** Drops every entry of this user (password changed, user removed). */
   invalidateUser(username: string): void {
     this.currentGeneration++;
     for (const [key, entry] of this.entries) if (entry.user.username === username) this.entries.delete(key);
   }
 
-  /** Drops everything (the users table was truncated or recreated). */
   clear(): void {
     this.currentGeneration++;
     this.entries.clear();
   }
 
-  /**
-   * While changes to users cannot be heard (the listener is down), nothing is cached, so a
-   * changed password never keeps working for the length of the TTL.
-   */
+  /** Off while changes to users cannot be heard, so a changed password never outlives its change. */
   setEnabled(enabled: boolean): void {
     this.enabled = enabled;
     if (!enabled) this.clear();

@@ -37,10 +37,7 @@ class CredentialsStrategy extends BasicStrategy {
   }
 }
 
-/**
- * One Passport for the app; `authenticate(name, accepts)` registers a strategy for an endpoint's
- * kinds of credentials and answers refusals in the API's JSON error shape.
- */
+/** One Passport per app, a strategy per kind of endpoint; refusals in the API's JSON error shape. */
 export function passportAuthentication(authenticator: Authenticator): (name: string, accepts: Accepts) => RequestHandler {
   const instance = new passport.Passport();
   return (name, accepts) => {

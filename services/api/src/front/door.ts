@@ -6,13 +6,11 @@ import { withoutRequestBudget, type RequestRateLimiter } from '../limits/rateLim
 import type { AuthenticatedUser } from '../users/authenticatedUser';
 
 /**
- * What every request except the probes passes before any other work: the rate limit, then the
- * failed-login block. Credentials verified before are charged to their user and never blocked.
- * A blocked client is answered `blockedAnswerDelayMs` late, one held answer per connection, so a
- * flood of guesses cannot take the cores verified clients need (see docs/design.md).
+ * The rate limit, then the failed-login block, before any other work. A blocked client is answered
+ * `blockedAnswerDelayMs` late, one answer held per connection, so a flood of guesses cannot take
+ * the cores verified clients need.
  */
 export class Door {
-  /** Connections with a refusal on hold. */
   private readonly held = new WeakSet<Socket>();
 
   constructor(
@@ -21,7 +19,7 @@ export class Door {
     private readonly blockedAnswerDelayMs = 250,
   ) {}
 
-  /** The refusal to answer, or undefined to go on. `known`: the user these credentials were verified for before. */
+  /** `known`: the user these credentials were verified for before, if any. */
   async admit(req: IncomingMessage, res: ServerResponse, client: string, known: AuthenticatedUser | undefined): Promise<Refusal | undefined> {
     const refusal = await this.rateLimiter?.admit(req, res, known, client);
     return refusal ?? (known ? undefined : this.blocked(req, res, client));

@@ -9,20 +9,15 @@ import type { Door } from './door';
 export interface FrontSteps {
   logger: Logger;
   authenticator: Authenticator;
-  /** What the API under /api/v1.0 accepts: only such credentials are answered from the cache. */
   accepts: Accepts;
   door: Door;
-  /** The client's address as Express's req.ip has it (honouring 'trust proxy'). */
+  /** As Express's req.ip has it (honouring 'trust proxy'). */
   clientAddress: (req: IncomingMessage) => string | undefined;
   cachedAnswers: CachedAnswers;
   express: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
-/**
- * Liveness and readiness probes: never counted, never refused at the door. Only the origin-form
- * paths Express routes to them (any case, a trailing slash, a query): an absolute-form request
- * line (GET http://x/a/../health) is not a probe, whatever its path normalises to.
- */
+/** Probes skip the door; only in origin form (GET http://x/a/../health is no probe). */
 function isProbe(url = ''): boolean {
   const path = url.split('?', 1)[0]!.toLowerCase();
   return path === '/health' || path === '/health/' || path === '/ready' || path === '/ready/';
@@ -36,7 +31,6 @@ function isProbe(url = ''): boolean {
 export function frontPipeline(steps: FrontSteps): RequestListener {
   const { logger, express } = steps;
   return (req, res) => {
-    // Every answer, whoever writes it: no content sniffing.
     res.setHeader('X-Content-Type-Options', 'nosniff');
     const log = logRequest(logger, req, res);
     if (isProbe(req.url)) return express(req, res);
@@ -53,7 +47,7 @@ async function beyondTheProbes(steps: FrontSteps, req: IncomingMessage, res: Ser
   await steps.cachedAnswers(req, res, user, log, () => steps.express(req, res));
 }
 
-/** Read once for the door and the cache; passport reads the header again if Express is reached. */
+// Passport reads the header again if Express is reached.
 function rememberedCredentials(authenticator: Authenticator, req: IncomingMessage): Remembered | undefined {
   return authenticator.remembered(parseAuthorization(req.headers.authorization));
 }

@@ -16,21 +16,14 @@ declare module 'node:http' {
 
 const budgetHeaders = ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'RateLimit-Policy', 'RateLimit'];
 
-/**
- * The request budget's headers come off a failed-login 429: they describe another limit, and its
- * Retry-After says all there is.
- */
+/** Off a failed-login 429: these headers describe another limit. */
 export function withoutRequestBudget(res: ServerResponse): void {
   for (const name of budgetHeaders) res.removeHeader(name);
 }
 
 /**
- * RATE_LIMIT: N requests per window, per authenticated user, and per client address for requests
- * not (yet) authenticated. Counted at the door, before any work: a request whose credentials this
- * process verified before is charged to its user at once; any other is charged to its address and
- * moved to its user once authentication succeeds. So an unverified request never sees, nor is
- * refused by, the counters of the user it claims to be: they would tell a stranger about that user.
- * Every answer carries the seed's X-RateLimit-* headers and the IETF RateLimit-Policy / RateLimit fields.
+ * RATE_LIMIT per user, and per address until authenticated: an unverified request never sees the
+ * counters of the user it claims to be, which would tell a stranger about that user.
  */
 export class RequestRateLimiter {
   private readonly limiter: Limiter;
@@ -46,10 +39,7 @@ export class RequestRateLimiter {
     this.policy = `"default";q=${setting.points};w=${setting.durationSeconds}`;
   }
 
-  /**
-   * Counts the request before anything else is done for it (see Door), and notes on it which budget
-   * was charged: the refusal to answer when that budget is spent. `known` is the user these credentials were verified for before, if any.
-   */
+  /** Charges the request (to `known`, the user verified before, else its address) and notes on it which budget. */
   async admit(req: IncomingMessage, res: ServerResponse, known: AuthenticatedUser | undefined, client: string): Promise<Refusal | undefined> {
     const key = known ? userKey(known) : `ip:${client}`;
     req.rateLimitCharge = key;

@@ -1,4 +1,3 @@
-/** Who a request's credentials were verified for. */
 export interface AuthenticatedUser {
   id: number;
   username: string;
