@@ -4,7 +4,8 @@ import { Authenticator, type Accepts } from '../src/auth/authenticator';
 import { parseAuthorization } from '../src/auth/authorization';
 import { CredentialCache } from '../src/auth/credentialCache';
 import { LoginThrottle } from '../src/auth/loginThrottle';
-import { passportAuthentication } from '../src/auth/passport';
+import { BasicStrategy } from 'passport-http';
+import { CredentialsStrategy, passportAuthentication } from '../src/auth/passport';
 import { Tokens } from '../src/auth/tokens';
 import { errorHandler } from '../src/errors';
 import { createLogger } from '../src/logger';
@@ -61,6 +62,21 @@ describe("Authenticator.verify, the strategy's verify function", () => {
     expect(await verify(undefined)).toMatchObject({ failure: { status: 401, message: 'authentication required' } });
     expect(await verify('Basic !!!')).toMatchObject({ failure: { status: 400 } });
     expect(await verify(basic(`${user.username}:a\u0007b`))).toMatchObject({ failure: { status: 400, message: expect.stringContaining('password') } });
+  });
+});
+
+describe('the strategy', () => {
+  test("when passport-http's own Basic parsing runs, then it hands its user name and password to the same verify function", async () => {
+    const seen: unknown[] = [];
+    const strategy = new CredentialsStrategy((_req, authorization, done) => {
+      seen.push(authorization);
+      done(null, { id: 1, username: 'a', tokenVersion: 'v' });
+    });
+    const succeeded = new Promise((resolve) => (strategy.success = resolve));
+    const req = { headers: { authorization: basic('a:pw') } } as unknown as express.Request;
+    BasicStrategy.prototype.authenticate.call(strategy, req);
+    expect(await succeeded).toEqual({ id: 1, username: 'a', tokenVersion: 'v' });
+    expect(seen).toEqual([{ scheme: 'basic', username: 'a', password: 'pw' }]);
   });
 });
 

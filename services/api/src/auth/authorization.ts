@@ -15,7 +15,7 @@ export interface AuthFailure {
   challenge: string;
 }
 
-const realm = 'starter';
+export const realm = 'starter';
 export const basicChallenge = `Basic realm="${realm}", charset="UTF-8"`;
 // RFC 6750: a Bearer token that failed is answered with a Bearer challenge naming the error.
 export const bearerChallenge = `Bearer realm="${realm}", error="invalid_token"`;

@@ -5,24 +5,24 @@ import { HttpError } from '../errors';
 import { withoutRequestBudget } from '../limits/rateLimit';
 import type { AuthenticatedUser } from '../users/authenticatedUser';
 import type { Accepts, Authenticator } from './authenticator';
-import { authFailure, parseAuthorization, type AuthFailure, type Authorization } from './authorization';
+import { authFailure, parseAuthorization, realm, type AuthFailure, type Authorization } from './authorization';
 
 type Done = (error: unknown, user?: AuthenticatedUser | false, failure?: AuthFailure) => void;
-type VerifyCredentials = (req: Request, authorization: Authorization, done: Done) => void;
+export type VerifyCredentials = (req: Request, authorization: Authorization, done: Done) => void;
 
 /**
  * passport-http's BasicStrategy (its name, realm and verify contract), with the header read here:
  * one Authorization header carries RFC 7617 Basic (passport-http 0.3 cuts a password at its
  * second colon), Bearer and the seed's token-as-user-name, and each refusal has its own status.
  */
-class CredentialsStrategy extends BasicStrategy {
+export class CredentialsStrategy extends BasicStrategy {
   // Set on each request by passport (passport.Strategy's augmented API, missing from the typings).
   declare fail: (failure: AuthFailure, status?: number) => void;
   declare success: (user: AuthenticatedUser) => void;
   declare error: (error: Error) => void;
 
   constructor(private readonly verifyCredentials: VerifyCredentials) {
-    super({ realm: 'starter', passReqToCallback: true }, (req, username, password, done) =>
+    super({ realm, passReqToCallback: true }, (req, username, password, done) =>
       verifyCredentials(req, { scheme: 'basic', username, password }, done),
     );
   }
