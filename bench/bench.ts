@@ -8,7 +8,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { Client } from 'pg';
-import { CredentialCache } from '../services/api/src/auth/authenticator';
+import { CredentialCache } from '../services/api/src/auth/credentialCache';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../services/api/src/db/embedded';
 import { encodeCursor } from '../services/api/src/http/cursors';
 import { createLogger } from '../services/api/src/logger';

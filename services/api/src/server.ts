@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { buildApp, apiPrefix } from './app';
-import { CredentialCache } from './auth/authenticator';
+import { CredentialCache } from './auth/credentialCache';
 import { ConfigError, exposure, loadConfig, refuseExposedDemoPassword, type Config } from './config';
 import { connectDatabase } from './db/connection';
 import { migrate } from './db/database';

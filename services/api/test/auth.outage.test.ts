@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { PostgreSqlContainer, type StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import { Client } from 'pg';
 import { getContainerRuntimeClient } from 'testcontainers';
-import { CredentialCache } from '../src/auth/authenticator';
+import { CredentialCache } from '../src/auth/credentialCache';
 import { createDatabase, migrate, type Database } from '../src/db/database';
 import { LoginThrottle } from '../src/auth/loginThrottle';
 import { createUser } from '../src/users/repository';

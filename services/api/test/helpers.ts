@@ -3,7 +3,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { Client } from 'pg';
 import { buildApp, type AppDeps } from '../src/app';
-import { CredentialCache } from '../src/auth/authenticator';
+import { CredentialCache } from '../src/auth/credentialCache';
 import { createDatabase, migrate, type Database } from '../src/db/database';
 import { createLogger } from '../src/logger';
 import { LoginThrottle } from '../src/auth/loginThrottle';

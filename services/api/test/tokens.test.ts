@@ -5,7 +5,7 @@ import { SignJWT } from 'jose';
 import { loadConfig } from '../src/config';
 import { loadTokenSecret } from '../src/auth/tokenSecret';
 import request from 'supertest';
-import { CredentialCache } from '../src/auth/authenticator';
+import { CredentialCache } from '../src/auth/credentialCache';
 import { recreateSchema } from '../src/db/database';
 import { createLogger } from '../src/logger';
 import { Tokens } from '../src/auth/tokens';

@@ -1,30 +1,29 @@
 import { createHash } from 'node:crypto';
+import type { Refusal } from '../errors';
 import { memoryLimiters, type Limiter, type LimiterFactory } from '../limits/limiters';
 
-/**
- * How long a sign-in marks its address as known for that name: a day, so a client that signs in
- * daily keeps getting through a name's block whatever happened to the replicas' caches.
- */
+/** A sign-in marks its address as known for that name for a day, whatever the replicas' caches forgot. */
 const verifiedFor = 24 * 3600;
 
-/** Which budget refused an attempt, and for how many seconds. */
 export interface LoginRefusal {
   by: 'address' | 'name' | 'busy';
   seconds: number;
 }
 
+export function tooManyAttempts(retryAfter: number, by: 'address' | 'name' = 'address'): Refusal {
+  const from = by === 'address' ? 'from this address' : 'for this user name';
+  return {
+    status: 429,
+    message: `too many failed logins ${from}; try again in ${retryAfter} s`,
+    headers: { 'Retry-After': String(retryAfter) },
+  };
+}
+
 /**
- * Password guessing must not take the CPU: one client address may make `failuresPerMinute`
- * attempts a minute that fail (each is booked before its hash runs, and given back when right);
- * beyond that it is answered 429 for a minute before any hash runs. Guesses spread over many
- * addresses are held by a budget per user name, `failuresPerNamePerMinute` (larger, so one
- * address meets its own limit first): beyond it, attempts for that name get 429 for a minute,
- * except from an address where that name signed in within `verifiedForSeconds` (a marker in the
- * store, so it outlives this process's cache), which only its address's budget holds. Attempts
- * still being checked are not failures yet: a request that finds a budget spent while this
- * process checks some of its attempts waits for them instead of being refused or blocking its
- * address. At most `concurrentHashes` slow hashes run at once (the rest wait their turn, up to
- * `maxWaiting`). With a shared store (Redis), the failures are counted across every replica.
+ * Password guessing must not take the CPU. Each attempt is booked before its hash runs (and given
+ * back when right) against a budget per address and a larger one per user name; a spent budget
+ * is 429 for a minute, no hash run. An address where the name signed in lately passes the name's
+ * block. At most `concurrentHashes` hashes run at once (docs/design.md has the whole story).
  */
 export class LoginThrottle {
   private readonly failures: Limiter;
@@ -52,12 +51,7 @@ export class LoginThrottle {
     this.verified = limiters({ keyPrefix: 'login-verified', points: 1, duration: verifiedForSeconds });
   }
 
-  /**
-   * Books one attempt for this client and this user name before its hash runs, so a burst of
-   * guesses sent at once is counted as it comes, not after. Returns which budget is spent, if one
-   * is ('busy': too many wait for attempts in flight). Otherwise one of succeeded(), failed() or
-   * givenBack() must follow.
-   */
+  /** Books an attempt before its hash runs, so a burst is counted as it comes; then succeeded(), failed() or givenBack(). */
   async begin(client: string, name: string): Promise<LoginRefusal | undefined> {
     const address = `a:${client}`;
     const named = `n:${nameKey(name)}`;
@@ -128,11 +122,7 @@ export class LoginThrottle {
     }
   }
 
-  /**
-   * A budget refused `key` while some of its attempts are in flight here (or were, when booking
-   * began): they may yet come right, so the refused point is given back and the request books
-   * again once one of them has ended ('again'). 'refuse' when none was in flight: the refusal stands.
-   */
+  /** A spent budget with attempts in flight may yet come right: give the point back, book 'again' when one ends. */
   private async settle(key: string, before: boolean, giveBackRefused: () => Promise<unknown>): Promise<'refuse' | 'again' | 'busy'> {
     if (!this.inFlight.has(key)) {
       if (!before) return 'refuse';
@@ -209,10 +199,7 @@ async function book(limiter: Limiter, points: number, key: string): Promise<numb
   }
 }
 
-/**
- * Gives one point back, never below nothing spent: a give-back that lands after the window rolled
- * over would otherwise start the new window in credit. Returns the points still spent.
- */
+/** Gives a point back, never into credit (the window may have rolled over); returns the points still spent. */
 async function giveBack(limiter: Limiter, key: string): Promise<number> {
   const { consumedPoints } = await limiter.reward(key, 1);
   if (consumedPoints < 0) await limiter.reward(key, consumedPoints);

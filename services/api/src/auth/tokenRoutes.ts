@@ -1,5 +1,5 @@
 import { Router, type RequestHandler } from 'express';
-import type { AuthenticatedUser } from './authenticator';
+import type { AuthenticatedUser } from '../users/authenticatedUser';
 import { HttpError, methodNotAllowed } from '../errors';
 import type { Tokens } from './tokens';
 

@@ -4,11 +4,7 @@ import { createSecretFile, readSecretFile, type SecretKind } from '../secrets';
 
 const tokenSecret: SecretKind = { name: 'the token secret', remedy: '; remove it to have a new one made' };
 
-/**
- * The secret tokens are signed with: TOKEN_SECRET when set. With the embedded PostgreSQL (no
- * DATABASE_URL) one is generated on first start and kept beside the data, so tokens survive
- * restarts. With DATABASE_URL it must be given: every replica has to sign with the same one.
- */
+/** TOKEN_SECRET, or one kept beside the embedded PostgreSQL's data; with DATABASE_URL replicas must share a given one. */
 export async function loadTokenSecret(config: Config): Promise<string> {
   if (config.TOKEN_SECRET) return config.TOKEN_SECRET;
   if (config.DATABASE_URL) {

@@ -11,10 +11,7 @@ export interface TokenClaims {
 const issuer = 'starter';
 const algorithm = 'HS256';
 
-/**
- * Signed, expiring JWTs (HS256). Verification accepts HS256 only, so `alg: none` and any other
- * algorithm are refused before the signature is even considered.
- */
+/** Signed, expiring JWTs; HS256 only, so `alg: none` and every other algorithm are refused. */
 export class Tokens {
   private readonly key: Uint8Array;
 

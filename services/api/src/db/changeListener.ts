@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import type { CredentialCache } from '../auth/authenticator';
+import type { CredentialCache } from '../auth/credentialCache';
 import type { Logger } from '../logger';
 import type { CollectionStateCache } from '../pxcodes/cache/stateCache';
 

@@ -26,12 +26,7 @@ export type LimiterFactory = (options: LimiterOptions) => Limiter;
 
 export const memoryLimiters: LimiterFactory = (options) => new RateLimiterMemory(options);
 
-/**
- * Counters in Redis, shared by every replica. While Redis is down, or from the moment a command
- * fails or times out until the connection is healthy again, each limiter counts in this process's
- * memory instead: limits still hold, per replica, and at most the requests in flight when Redis
- * stalled wait for it (REDIS_TIMEOUT_MS).
- */
+/** Counters in Redis, shared by every replica; in this process's memory while Redis is unhealthy, so limits still hold. */
 export function redisLimiters(redis: RedisConnection, namespace = 'starter'): LimiterFactory {
   return (options) =>
     new FailOverLimiter(

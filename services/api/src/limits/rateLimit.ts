@@ -1,22 +1,29 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import { RateLimiterRes } from 'rate-limiter-flexible';
-import type { AuthenticatedUser } from '../auth/authenticator';
+import type { AuthenticatedUser } from '../users/authenticatedUser';
 import type { RateLimitSetting } from '../config';
 import { sendError, type Refusal } from '../errors';
 import type { Limiter, LimiterFactory } from './limiters';
 import type { Logger } from '../logger';
 
-/** Which budget a request was charged to, kept for the step after authentication. */
-const chargedTo = new WeakMap<IncomingMessage, string>();
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The budget the rate limit charged this request to, for the step after authentication. */
+    rateLimitCharge?: string;
+  }
+}
+
+const budgetHeaders = ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'RateLimit-Policy', 'RateLimit'];
+
+/** Off a failed-login 429: these headers describe another limit. */
+export function withoutRequestBudget(res: ServerResponse): void {
+  for (const name of budgetHeaders) res.removeHeader(name);
+}
 
 /**
- * RATE_LIMIT: N requests per window, per authenticated user, and per client address for requests
- * not (yet) authenticated. Counted at the door, before any work: a request whose credentials this
- * process verified before is charged to its user at once; any other is charged to its address and
- * moved to its user once authentication succeeds. So an unverified request never sees, nor is
- * refused by, the counters of the user it claims to be: they would tell a stranger about that user.
- * Every answer carries the seed's X-RateLimit-* headers and the IETF RateLimit-Policy / RateLimit fields.
+ * RATE_LIMIT per user, and per address until authenticated: an unverified request never sees the
+ * counters of the user it claims to be, which would tell a stranger about that user.
  */
 export class RequestRateLimiter {
   private readonly limiter: Limiter;
@@ -32,23 +39,20 @@ export class RequestRateLimiter {
     this.policy = `"default";q=${setting.points};w=${setting.durationSeconds}`;
   }
 
-  /**
-   * Counts the request before anything else is done for it (see Door): the refusal to answer when
-   * its budget is spent. `known` is the user these credentials were verified for before, if any.
-   */
+  /** Charges the request (to `known`, the user verified before, else its address) and notes on it which budget. */
   async admit(req: IncomingMessage, res: ServerResponse, known: AuthenticatedUser | undefined, client: string): Promise<Refusal | undefined> {
     const key = known ? userKey(known) : `ip:${client}`;
-    chargedTo.set(req, key);
+    req.rateLimitCharge = key;
     return this.charge(key, res);
   }
 
   /** After authentication: a request charged to its address is charged to its user instead. */
   afterAuthentication(): RequestHandler {
     return (req, res, next) => {
-      const key = chargedTo.get(req);
+      const key = req.rateLimitCharge;
       const user = req.user as AuthenticatedUser | undefined;
       if (!user || !key?.startsWith('ip:')) return next();
-      chargedTo.set(req, userKey(user));
+      req.rateLimitCharge = userKey(user);
       void this.limiter.reward(key, 1).catch(() => undefined);
       this.charge(userKey(user), res).then((refusal) => (refusal ? sendError(res, refusal) : next()), next);
     };

@@ -11,10 +11,8 @@ export interface RedisConnection {
 }
 
 /**
- * A client that never makes requests wait on Redis for long: while it is unreachable, commands
- * fail at once (no offline queue); a command that times out (`timeoutMs`) drops the connection,
- * so the next requests do not wait too, and the client reconnects on its own (it is up again
- * once Redis answers its ready check). Changes of state are logged once each.
+ * A client that never makes requests wait on Redis for long: no offline queue, and a command that
+ * times out drops the connection (it reconnects on its own). Changes of state are logged once each.
  */
 export function connectRedis(url: string, timeoutMs: number, logger: Logger): RedisConnection {
   const client = new Redis(url, {
@@ -46,8 +44,7 @@ export function connectRedis(url: string, timeoutMs: number, logger: Logger): Re
     failed(error) {
       if (!healthy) return;
       down(error);
-      // A stalled server keeps the socket open: drop it, so what is queued on it fails now and a
-      // fresh connection must pass the ready check before Redis is used again.
+      // A stalled server keeps the socket open: drop it, so what is queued fails now.
       client.disconnect(true);
     },
     async close() {

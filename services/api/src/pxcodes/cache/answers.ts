@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fresh from 'fresh';
 import typeIs from 'type-is';
-import type { AuthenticatedUser } from '../../auth/authenticator';
+import type { AuthenticatedUser } from '../../users/authenticatedUser';
 import type { RequestLog } from '../../logger';
 import { PageCache, type RenderedPage } from './pageCache';
 import type { CollectionState } from '../repository';
