@@ -13,10 +13,8 @@ import {
 } from './handlers';
 import { patchBody, replaceBody } from './schema';
 
-export type PxcodeRoutesOptions = PxcodeContext;
-
 /** The collection's routes, mounted at /api/v1.0/pxcodes behind authentication and the JSON parser. */
-export function pxcodeRoutes(ctx: PxcodeRoutesOptions): Router {
+export function pxcodeRoutes(ctx: PxcodeContext): Router {
   const router = Router();
   router.use(requireValidHost(ctx.publicUrl));
 
