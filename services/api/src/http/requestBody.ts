@@ -2,10 +2,8 @@ import { isUtf8 } from 'node:buffer';
 import type { Request, RequestHandler } from 'express';
 import { HttpError, unsupportedCharset } from '../errors';
 
-/**
- * The JSON parser's `verify`: JSON is UTF-8 (RFC 8259 8.1). Another charset is 415, even one the
- * parser could decode, and bytes that are not UTF-8 are 400 where decoding would store U+FFFD.
- */
+// The JSON parser's `verify`: JSON is UTF-8 (RFC 8259 8.1), even where the parser could decode
+// another charset; bytes that are not UTF-8 are refused, where decoding would store U+FFFD.
 export function verifyUtf8(_req: unknown, _res: unknown, body: Buffer, charset: string | null): void {
   if (charset !== 'utf-8') throw new HttpError(415, unsupportedCharset(String(charset)));
   if (!isUtf8(body)) throw new HttpError(400, 'the request body is not valid UTF-8');
