@@ -1,39 +1,16 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
 import request from 'supertest';
 import { rateLimit } from '../src/config';
 import { createDatabase } from '../src/db/database';
 import { memoryLimiters } from '../src/limits/limiters';
-import { importFile } from '../src/pxcodes/importer';
-import { sampleDataFile } from '../src/seed';
-import { addTestUser, buildTestApp, createTestDatabase, databaseProxy, rawHttp, user, type TestDatabase } from './helpers';
+import { buildTestApp, databaseProxy, portOf, rawHttp, sampleDataFixture, userAuth as auth } from './helpers';
 
-const servers: Server[] = [];
-async function listening(app: RequestListener): Promise<Server> {
-  const server = createServer(app);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return server;
-}
-const portOf = (server: Server) => (server.address() as { port: number }).port;
-
-let database: TestDatabase;
-const auth = [user.username, user.password] as const;
+const sample = sampleDataFixture();
 const collection = '/api/v1.0/pxcodes/';
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  await addTestUser(database.db);
-  await importFile(database.db, sampleDataFile);
-});
-afterAll(async () => {
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  await database.drop();
-});
 
 describe('the probes and the door', () => {
   test('when an absolute-form request line normalises to /health, then it is not a probe: the door counts and refuses it', async () => {
-    const built = buildTestApp(database.db, { rateLimit: { setting: rateLimit.parse('1/1m'), limiters: memoryLimiters } });
-    const server = await listening(built.app);
+    const built = buildTestApp(sample.db, { rateLimit: { setting: rateLimit.parse('1/1m'), limiters: memoryLimiters } });
+    const server = await sample.listening(built.app);
     expect((await request(server).get(collection)).status).toBe(401); // the address's one request
     const sneaked = await rawHttp(
       portOf(server),
@@ -52,12 +29,12 @@ describe('the probes and the door', () => {
 
 describe('/ready under a flood', () => {
   test('when 200 clients ask at once, then one or two queries answer them all, and a database gone is reported within about a second', async () => {
-    const gateway = await databaseProxy(new URL(database.url));
+    const gateway = await databaseProxy(new URL(sample.database.url));
     const db = createDatabase(gateway.url, 5);
     let queries = 0;
     db.on('query', () => void (queries += 1));
     try {
-      const server = await listening(buildTestApp(db).app);
+      const server = await sample.listening(buildTestApp(db).app);
       const ready = () => request(server).get('/ready');
       const answers = await Promise.all(Array.from({ length: 200 }, ready));
       expect(answers.every((res) => res.status === 200)).toBe(true);
@@ -75,10 +52,10 @@ describe('/ready under a flood', () => {
   });
 
   test('when the database hangs (no answer, no error), then /ready says down within about two seconds, and answers every caller', async () => {
-    const gateway = await databaseProxy(new URL(database.url));
+    const gateway = await databaseProxy(new URL(sample.database.url));
     const db = createDatabase(gateway.url, 5);
     try {
-      const server = await listening(buildTestApp(db).app);
+      const server = await sample.listening(buildTestApp(db).app);
       expect((await request(server).get('/ready')).status).toBe(200);
       gateway.freeze();
       const frozen = Date.now();
@@ -96,8 +73,8 @@ describe('/ready under a flood', () => {
 
 describe('headers on every answer', () => {
   test('when anything is answered (error, 404, probe, 401, 429, 304, token), then it carries X-Content-Type-Options: nosniff', async () => {
-    const built = buildTestApp(database.db, { rateLimit: { setting: rateLimit.parse('8/1m'), limiters: memoryLimiters } });
-    const server = await listening(built.app);
+    const built = buildTestApp(sample.db, { rateLimit: { setting: rateLimit.parse('8/1m'), limiters: memoryLimiters } });
+    const server = await sample.listening(built.app);
     const etag = (await request(server).get(`${collection}039`).auth(...auth)).headers.etag as string;
     const answers = [
       await request(server).get('/no/such/thing'),
@@ -115,8 +92,8 @@ describe('headers on every answer', () => {
   });
 
   test('when an authenticated answer is sent by Express or from the cache (200 or 304), then Cache-Control is private and it revalidates with its ETag', async () => {
-    const built = buildTestApp(database.db);
-    const server = await listening(built.app);
+    const built = buildTestApp(sample.db);
+    const server = await sample.listening(built.app);
     const url = `${collection}?per_page=3&page=2`;
     const first = await request(server).get(url).auth(...auth).set('X-Request-Id', 'express-200');
     const second = await request(server).get(url).auth(...auth).set('X-Request-Id', 'cached-200');

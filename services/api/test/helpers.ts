@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { Client } from 'pg';
@@ -9,6 +10,8 @@ import { createLogger } from '../src/logger';
 import { LoginThrottle } from '../src/auth/loginThrottle';
 import { Tokens } from '../src/auth/tokens';
 import { createUser } from '../src/users/repository';
+import { importFile } from '../src/pxcodes/importer';
+import { sampleDataFile } from '../src/seed';
 
 export function serverUrl(): string {
   const url = process.env.STARTER_TEST_SERVER_URL;
@@ -67,6 +70,23 @@ export class LogCapture extends Writable {
 
 export const user = { username: 'tester', password: 'correct horse battery staple' };
 
+/** The test user's credentials, as supertest's `.auth(...userAuth)` takes them. */
+export const userAuth = [user.username, user.password] as const;
+
+/** An Authorization header value for Basic credentials (UTF-8, as the API reads them). */
+export const basicAuthorization = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
+
+export const bearerAuthorization = (token: string) => `Bearer ${token}`;
+
+/**
+ * The API's error answer, exactly: the status and `{status, error, message}`. A string `message`
+ * is the whole message, a RegExp must match it; without one any message will do.
+ */
+export function expectError(res: { status: number; body: unknown }, status: number, error: string, message?: string | RegExp): void {
+  const expected = message === undefined ? expect.any(String) : typeof message === 'string' ? message : expect.stringMatching(message);
+  expect({ status: res.status, body: res.body }).toEqual({ status, body: { status, error, message: expected } });
+}
+
 export interface TestApp {
   app: ReturnType<typeof buildApp>;
   logs: LogCapture;
@@ -94,6 +114,57 @@ let counter = 0;
 export function uniqueCode(): string {
   counter += 1;
   return `T${process.pid % 1000}-${counter}`.slice(0, 10);
+}
+
+/** A new item's body, with a code no other test in this file uses. */
+export function newItem(procedure = 'A PROCEDURE'): { pxcode: string; procedure: string } {
+  return { pxcode: uniqueCode(), procedure };
+}
+
+export const portOf = (server: Server) => (server.address() as { port: number }).port;
+
+export interface SampleDataFixture {
+  /** The file's own database, with the test user and the seed's 100 codes (set up in beforeAll). */
+  readonly database: TestDatabase;
+  readonly db: Database;
+  /**
+   * The app listening on a loopback port, closed in afterAll. Supertest gives a bare handler a
+   * server (and a Host) per request; cached answers are per host, so these tests keep one.
+   */
+  listening(app: RequestListener): Promise<Server>;
+}
+
+/** Registers beforeAll and afterAll for a test file that reads the sample data through servers of its own. */
+export function sampleDataFixture(): SampleDataFixture {
+  let database: TestDatabase | undefined;
+  const servers: Server[] = [];
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await addTestUser(database.db);
+    await importFile(database.db, sampleDataFile);
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    await database?.drop();
+  });
+  const setUp = () => {
+    if (!database) throw new Error('the sample data fixture is set up in beforeAll');
+    return database;
+  };
+  return {
+    get database() {
+      return setUp();
+    },
+    get db() {
+      return setUp().db;
+    },
+    async listening(app) {
+      const server = createHttpServer(app);
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return server;
+    },
+  };
 }
 
 /** Polls a condition until it holds, or fails after the deadline: tests wait on states, not sleeps. */

@@ -1,36 +1,22 @@
-import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import request from 'supertest';
 import { rateLimit } from '../src/config';
 import { createDatabase } from '../src/db/database';
 import { encodeCursor } from '../src/http/cursors';
 import { memoryLimiters } from '../src/limits/limiters';
-import { importFile } from '../src/pxcodes/importer';
-import { sampleDataFile } from '../src/seed';
-import { addTestUser, buildTestApp, createTestDatabase, databaseProxy, LogCapture, user, type TestDatabase } from './helpers';
+import {
+  bearerAuthorization,
+  buildTestApp,
+  databaseProxy,
+  expectError,
+  LogCapture,
+  sampleDataFixture,
+  user,
+  userAuth as auth,
+} from './helpers';
 
-// Supertest gives every request to a bare handler a server (and a Host) of its own; a cached
-// answer is per host, so these tests keep one server listening per app.
-const servers: Server[] = [];
-async function listening(app: RequestListener): Promise<Server> {
-  const server = createHttpServer(app);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return server;
-}
-
-let database: TestDatabase;
-const auth = [user.username, user.password] as const;
+const sample = sampleDataFixture();
 const collection = '/api/v1.0/pxcodes/';
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  await addTestUser(database.db);
-  await importFile(database.db, sampleDataFile);
-});
-afterAll(async () => {
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  await database.drop();
-});
 
 let requestCounter = 0;
 /** A GET with an id of its own, so that its log line can be found. */
@@ -55,8 +41,8 @@ describe('cached answers: repeated GETs answered in front of Express', () => {
   let token: string;
 
   beforeAll(async () => {
-    const built = buildTestApp(database.db);
-    server = await listening(built.app);
+    const built = buildTestApp(sample.db);
+    server = await sample.listening(built.app);
     logs = built.logs;
     token = (await request(server).get('/auth/request-token').auth(...auth)).body.token as string;
   });
@@ -72,7 +58,7 @@ describe('cached answers: repeated GETs answered in front of Express', () => {
   ])('when %s is asked for again, then the same status, bytes and headers come from the cache', async (_name, url, credentials) => {
     const send = () => {
       const { id, test } = get(server, url);
-      if (credentials === 'bearer') test.set('Authorization', `Bearer ${token}`);
+      if (credentials === 'bearer') test.set('Authorization', bearerAuthorization(token));
       else if (credentials === 'seed-token') test.auth(token, '');
       else test.auth(...auth);
       return test.buffer(true).parse((res, done) => {
@@ -165,7 +151,7 @@ describe('cached answers: repeated GETs answered in front of Express', () => {
     expect(await total()).toBe(before); // from the cache
     await request(server).post(collection).auth(...auth).send({ pxcode: 'CACHED1', procedure: 'X' });
     expect(await total()).toBe(before + 1);
-    await database.db('starter_pxcodes').where({ pxcode: 'CACHED1' }).delete(); // psql, another replica
+    await sample.db('starter_pxcodes').where({ pxcode: 'CACHED1' }).delete(); // psql, another replica
     expect(await total()).toBe(before);
   });
 });
@@ -173,26 +159,26 @@ describe('cached answers: repeated GETs answered in front of Express', () => {
 describe('cached answers under the other settings', () => {
   test('when an answer cannot be sent (a header Node refuses), then every request gets a 500, none hangs, the server goes on', async () => {
     // PUBLIC_URL as config.ts would never pass it (it writes hosts in punycode): links Node refuses to send.
-    const built = buildTestApp(database.db, { publicUrl: 'http://пример.рф' });
-    const server = await listening(built.app);
+    const built = buildTestApp(sample.db, { publicUrl: 'http://пример.рф' });
+    const server = await sample.listening(built.app);
     for (let i = 0; i < 2; i++) expect((await request(server).get(collection).auth(...auth).timeout(5000)).status).toBe(500);
     expect((await request(server).get(`${collection}039`).auth(...auth)).status).toBe(200);
   });
 
   test('when passwords are refused on the API (AUTH_MODES=token), then a password cached by request-token is refused at a cached URL too', async () => {
-    const built = buildTestApp(database.db, { passwords: false });
-    const server = await listening(built.app);
+    const built = buildTestApp(sample.db, { passwords: false });
+    const server = await sample.listening(built.app);
     const token = (await request(server).get('/auth/request-token').auth(...auth)).body.token as string;
-    await request(server).get(collection).set('Authorization', `Bearer ${token}`);
-    expect((await request(server).get(collection).set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    await request(server).get(collection).set('Authorization', bearerAuthorization(token));
+    expect((await request(server).get(collection).set('Authorization', bearerAuthorization(token))).status).toBe(200);
     const res = await request(server).get(collection).auth(...auth);
     expect(res.status).toBe(401);
     expect(res.body.message).toMatch(/passwords are accepted only at \/auth\/request-token/);
   });
 
   test('when a proxy is trusted and no PUBLIC_URL is set, then every answer goes through Express (links follow X-Forwarded-*)', async () => {
-    const built = buildTestApp(database.db, { trustProxy: true });
-    const server = await listening(built.app);
+    const built = buildTestApp(sample.db, { trustProxy: true });
+    const server = await sample.listening(built.app);
     const ask = (host: string) => request(server).get(`${collection}039`).auth(...auth).set('X-Forwarded-Host', host).set('X-Forwarded-Proto', 'https');
     expect((await ask('one.example.test')).body.url).toBe('https://one.example.test/api/v1.0/pxcodes/039');
     expect((await ask('two.example.test')).body.url).toBe('https://two.example.test/api/v1.0/pxcodes/039');
@@ -200,8 +186,8 @@ describe('cached answers under the other settings', () => {
   });
 
   test('when RATE_LIMIT is set, then cached answers are counted at the door like any other, and the 429 has the JSON shape', async () => {
-    const built = buildTestApp(database.db, { rateLimit: { setting: rateLimit.parse('3/1m'), limiters: memoryLimiters } });
-    const server = await listening(built.app);
+    const built = buildTestApp(sample.db, { rateLimit: { setting: rateLimit.parse('3/1m'), limiters: memoryLimiters } });
+    const server = await sample.listening(built.app);
     const answers = [];
     for (let i = 0; i < 4; i++) {
       const sent = get(server, `${collection}?per_page=2`);
@@ -213,22 +199,20 @@ describe('cached answers under the other settings', () => {
     const refused = answers[3]!.res;
     expect(refused.headers['retry-after']).toMatch(/^\d+$/);
     expect(refused.headers['ratelimit-policy']).toBe('"default";q=3;w=60');
-    expect(refused.body).toEqual({ status: 429, error: 'Too Many Requests', message: expect.stringMatching(/^rate limit exceeded: 3 requests per 60 s/) });
+    expectError(refused, 429, 'Too Many Requests', /^rate limit exceeded: 3 requests per 60 s/);
   });
 
   test('when the database goes away, then a cached URL is answered 503 by Express, not from memory', async () => {
-    const gateway = await databaseProxy(new URL(database.url));
+    const gateway = await databaseProxy(new URL(sample.database.url));
     const db = createDatabase(gateway.url, 2);
     try {
       const built = buildTestApp(db);
-      const server = await listening(built.app);
+      const server = await sample.listening(built.app);
       const item = () => request(server).get(`${collection}039`).auth(...auth);
       expect((await item()).status).toBe(200);
       expect((await item()).status).toBe(200);
       gateway.close();
-      const res = await item();
-      expect(res.status).toBe(503);
-      expect(res.body).toEqual({ status: 503, error: 'Service Unavailable', message: 'the database is unavailable; try again shortly' });
+      expectError(await item(), 503, 'Service Unavailable', 'the database is unavailable; try again shortly');
     } finally {
       gateway.close();
       await db.destroy();
@@ -240,10 +224,10 @@ describe('the count under load on two replicas (no state in memory)', () => {
   test('when a client writes on one replica and at once lists on another that is busy, then it always sees its write', async () => {
     // The reader's database answers 15 ms late, so its reads of the state are always on their way
     // when the client's list arrives: joining one of those would miss the write.
-    const slow = await databaseProxy(new URL(database.url), 15);
+    const slow = await databaseProxy(new URL(sample.database.url), 15);
     const readerDb = createDatabase(slow.url, 4);
-    const writer = await listening(buildTestApp(database.db).app);
-    const reader = await listening(buildTestApp(readerDb).app);
+    const writer = await sample.listening(buildTestApp(sample.db).app);
+    const reader = await sample.listening(buildTestApp(readerDb).app);
     const total = async () => (await request(reader).get(`${collection}?per_page=1`).auth(...auth)).body.meta.total as number;
     let busy = true;
     const background = Array.from({ length: 4 }, async () => {

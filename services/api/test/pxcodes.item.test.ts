@@ -1,9 +1,8 @@
 import request from 'supertest';
-import { addTestUser, buildTestApp, createTestDatabase, uniqueCode, user, type TestDatabase } from './helpers';
+import { addTestUser, buildTestApp, createTestDatabase, expectError, newItem, uniqueCode, user, userAuth as auth, type TestDatabase } from './helpers';
 
 let database: TestDatabase;
 let app: ReturnType<typeof buildTestApp>['app'];
-const auth = [user.username, user.password] as const;
 const origin = 'http://localhost:5000';
 
 beforeAll(async () => {
@@ -15,11 +14,11 @@ beforeAll(async () => {
 afterAll(() => database.drop());
 
 const api = () => request(app);
-async function created(procedure = 'A PROCEDURE'): Promise<string> {
-  const pxcode = uniqueCode();
-  const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode, procedure });
+async function created(procedure?: string): Promise<string> {
+  const item = newItem(procedure);
+  const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).send(item);
   expect(res.status).toBe(201);
-  return pxcode;
+  return item.pxcode;
 }
 const itemUrl = (pxcode: string) => `${origin}/api/v1.0/pxcodes/${pxcode}`;
 
@@ -35,16 +34,14 @@ describe('POST /api/v1.0/pxcodes/', () => {
   });
 
   test('when posted without the trailing slash, then it is created the same way', async () => {
-    const pxcode = uniqueCode();
-    const res = await api().post('/api/v1.0/pxcodes').auth(...auth).send({ pxcode, procedure: 'X' });
+    const res = await api().post('/api/v1.0/pxcodes').auth(...auth).send(newItem('X'));
     expect(res.status).toBe(201);
   });
 
   test('when the code exists, then 409 names it', async () => {
     const pxcode = await created();
     const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode, procedure: 'AGAIN' });
-    expect(res.status).toBe(409);
-    expect(res.body).toEqual({ status: 409, error: 'Conflict', message: `pxcode '${pxcode}' already exists` });
+    expectError(res, 409, 'Conflict', `pxcode '${pxcode}' already exists`);
   });
 
   test('when two clients post the same new code at once, then one gets 201 and the other 409', async () => {
@@ -69,14 +66,12 @@ describe('POST /api/v1.0/pxcodes/', () => {
     [['A1', 'X'], 'body: must be a JSON object'],
   ])('when the body is %j, then 400 names each field', async (body, message) => {
     const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).send(body as object);
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({ status: 400, error: 'Bad Request', message });
+    expectError(res, 400, 'Bad Request', message);
   });
 
   test('when there is no body at all, then 400 says a JSON object is required', async () => {
     const res = await api().post('/api/v1.0/pxcodes/').auth(...auth);
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: 'body: a JSON object is required' });
+    expectError(res, 400, 'Bad Request', 'body: a JSON object is required');
   });
 
   test('when the JSON is malformed, then 400 in the JSON error shape', async () => {
@@ -85,8 +80,7 @@ describe('POST /api/v1.0/pxcodes/', () => {
       .auth(...auth)
       .set('Content-Type', 'application/json')
       .send('{"pxcode": "A1", ');
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: 'the request body is not valid JSON' });
+    expectError(res, 400, 'Bad Request', 'the request body is not valid JSON');
   });
 
   test('when the body is not JSON, then 415', async () => {
@@ -95,12 +89,7 @@ describe('POST /api/v1.0/pxcodes/', () => {
       .auth(...auth)
       .set('Content-Type', 'application/x-www-form-urlencoded')
       .send('pxcode=A1&procedure=X');
-    expect(res.status).toBe(415);
-    expect(res.body).toEqual({
-      status: 415,
-      error: 'Unsupported Media Type',
-      message: "Content-Type must be application/json, not 'application/x-www-form-urlencoded'",
-    });
+    expectError(res, 415, 'Unsupported Media Type', "Content-Type must be application/json, not 'application/x-www-form-urlencoded'");
   });
 
   test('when the body is larger than the limit, then 413', async () => {
@@ -108,8 +97,7 @@ describe('POST /api/v1.0/pxcodes/', () => {
       .post('/api/v1.0/pxcodes/')
       .auth(...auth)
       .send({ pxcode: 'BIG', procedure: 'x'.repeat(2000) });
-    expect(res.status).toBe(413);
-    expect(res.body).toEqual({ status: 413, error: 'Payload Too Large', message: 'the request body is too large' });
+    expectError(res, 413, 'Payload Too Large', 'the request body is too large');
   });
 });
 
@@ -124,8 +112,7 @@ describe('GET /api/v1.0/pxcodes/:pxcode', () => {
 
   test('when the code is unknown, then 404 in the JSON error shape (the seed crashed here)', async () => {
     const res = await api().get('/api/v1.0/pxcodes/NOPE').auth(...auth);
-    expect(res.status).toBe(404);
-    expect(res.body).toEqual({ status: 404, error: 'Not Found', message: "pxcode 'NOPE' was not found" });
+    expectError(res, 404, 'Not Found', "pxcode 'NOPE' was not found");
   });
 
   test('when the code is longer than any code can be, then 404 too', async () => {
@@ -210,12 +197,7 @@ describe('PUT /api/v1.0/pxcodes/:pxcode', () => {
     const first = await api().put(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).set('If-Match', etag).send({ procedure: 'FIRST' });
     const second = await api().put(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth).set('If-Match', etag).send({ procedure: 'SECOND' });
     expect(first.status).toBe(200);
-    expect(second.status).toBe(412);
-    expect(second.body).toEqual({
-      status: 412,
-      error: 'Precondition Failed',
-      message: `pxcode '${pxcode}' has changed since it was read (If-Match); GET it again`,
-    });
+    expectError(second, 412, 'Precondition Failed', `pxcode '${pxcode}' has changed since it was read (If-Match); GET it again`);
     const now = await api().get(`/api/v1.0/pxcodes/${pxcode}`).auth(...auth);
     expect(now.body.procedure).toBe('FIRST');
   });
@@ -346,8 +328,7 @@ describe('hostile and odd input', () => {
   ])('when the JSON is %s, then 400 names the field and nothing is stored', async (json, message) => {
     const before = await database.db('starter_pxcodes').count('* as n').first();
     const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).set('Content-Type', 'application/json').send(json);
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({ status: 400, error: 'Bad Request', message });
+    expectError(res, 400, 'Bad Request', message);
     expect(await database.db('starter_pxcodes').count('* as n').first()).toEqual(before);
   });
 
@@ -371,7 +352,7 @@ describe('hostile and odd input', () => {
   });
 
   test('when text has other white space at its edges, then only spaces, tabs and line breaks are trimmed; the rest is stored as sent', async () => {
-    const trimmed = await api().post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode: uniqueCode(), procedure: ' \t\r\nEDGE\r\n\t ' });
+    const trimmed = await api().post('/api/v1.0/pxcodes/').auth(...auth).send(newItem(' \t\r\nEDGE\r\n\t '));
     expect(trimmed.body.procedure).toBe('EDGE');
     const pxcode = uniqueCode();
     const procedure = '\u00a0\ufeffEDGE\u2028\u2029\u3000';
@@ -393,8 +374,7 @@ describe('hostile and odd input', () => {
       .set('Content-Type', 'application/json; charset=utf-8')
       .serialize((body: Buffer) => body as unknown as string) // the bytes as they are, not a Buffer's JSON
       .send(bytes);
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: 'the request body is not valid UTF-8' });
+    expectError(res, 400, 'Bad Request', 'the request body is not valid UTF-8');
     expect(await database.db('starter_pxcodes').count('* as n').first()).toEqual(before);
   });
 
@@ -420,18 +400,13 @@ describe('hostile and odd input', () => {
       .set('Content-Type', `application/json; charset=${charset}`)
       .serialize((body: Buffer) => body as unknown as string) // the bytes as they are, not a Buffer's JSON
       .send(bytes);
-    expect(res.status).toBe(415);
-    expect(res.body).toEqual({
-      status: 415,
-      error: 'Unsupported Media Type',
-      message: `charset '${charset.toLowerCase()}' is not supported: send the JSON body as UTF-8`,
-    });
+    expectError(res, 415, 'Unsupported Media Type', `charset '${charset.toLowerCase()}' is not supported: send the JSON body as UTF-8`);
     expect(await database.db('starter_pxcodes').count('* as n').first()).toEqual(before);
   });
 
   test('when the charset is UTF-8 in any case or not given, then the body is read', async () => {
     for (const contentType of ['application/json; charset=UTF-8', 'application/json;charset="utf-8"', 'application/json']) {
-      const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).set('Content-Type', contentType).send(JSON.stringify({ pxcode: uniqueCode(), procedure: 'CAFÉ' }));
+      const res = await api().post('/api/v1.0/pxcodes/').auth(...auth).set('Content-Type', contentType).send(JSON.stringify(newItem('CAFÉ')));
       expect(res.status).toBe(201);
     }
   });
@@ -510,13 +485,8 @@ describe('methods a route does not have', () => {
     ['post', '/api/v1.0/pxcodes/039', 'GET, HEAD, PUT, PATCH, DELETE'],
   ] as const)('when %s %s, then 405 with Allow', async (method, path, allow) => {
     const res = await api()[method](path).auth(...auth);
-    expect(res.status).toBe(405);
+    expectError(res, 405, 'Method Not Allowed', `${method.toUpperCase()} is not allowed here; use ${allow}`);
     expect(res.headers.allow).toBe(`${allow}, OPTIONS`);
-    expect(res.body).toEqual({
-      status: 405,
-      error: 'Method Not Allowed',
-      message: `${method.toUpperCase()} is not allowed here; use ${allow}`,
-    });
   });
 });
 
@@ -537,8 +507,7 @@ describe('a write refused for its Host changes nothing', () => {
       await database.db('starter_pxcodes').insert({ pxcode, procedure: 'AS BEFORE' });
       const before = await rows();
       const res = await write(pxcode).auth(...auth).set('Host', host);
-      expect(res.status).toBe(400);
-      expect(res.body).toEqual({ status: 400, error: 'Bad Request', message: 'the Host header is not a valid host[:port]' });
+      expectError(res, 400, 'Bad Request', 'the Host header is not a valid host[:port]');
       expect(await rows()).toEqual(before);
       expect(await database.db('starter_pxcodes').where({ pxcode }).first('procedure')).toEqual({ procedure: 'AS BEFORE' });
       expect(await database.db('starter_pxcodes').where({ pxcode: `${pxcode}N` }).first('id')).toBeUndefined();

@@ -3,24 +3,27 @@ import { listenForChanges, type ChangeListener } from '../src/db/changeListener'
 import { recreateSchema } from '../src/db/database';
 import { createLogger } from '../src/logger';
 import { CollectionStateCache } from '../src/pxcodes/cache/stateCache';
-import { PageCache } from '../src/pxcodes/cache/pageCache';
 import { importFile } from '../src/pxcodes/importer';
 import { sampleDataFile } from '../src/seed';
-import { addTestUser, buildTestApp, createTestDatabase, databaseProxy, user, waitUntil, type TestDatabase } from './helpers';
+import {
+  addTestUser,
+  buildTestApp,
+  createTestDatabase,
+  databaseProxy,
+  expectError,
+  sampleDataFixture,
+  userAuth as auth,
+  waitUntil,
+  type TestDatabase,
+} from './helpers';
 
-let database: TestDatabase;
+const sample = sampleDataFixture();
 let app: ReturnType<typeof buildTestApp>['app'];
-const auth = [user.username, user.password] as const;
 const base = 'http://localhost:5000/api/v1.0/pxcodes/';
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  await addTestUser(database.db);
-  await importFile(database.db, sampleDataFile);
-  ({ app } = buildTestApp(database.db, { publicUrl: 'http://localhost:5000' }));
+beforeAll(() => {
+  ({ app } = buildTestApp(sample.db, { publicUrl: 'http://localhost:5000' }));
 });
-
-afterAll(() => database.drop());
 
 const list = (query = '') => request(app).get(`/api/v1.0/pxcodes/${query}`).auth(...auth);
 
@@ -107,12 +110,7 @@ describe('GET /api/v1.0/pxcodes/', () => {
 
   test('when asking for a page past the end, then 404 says which page is the last', async () => {
     const res = await list('?per_page=30&page=5');
-    expect(res.status).toBe(404);
-    expect(res.body).toEqual({
-      status: 404,
-      error: 'Not Found',
-      message: 'page 5 is past the last page (4) at per_page=30',
-    });
+    expectError(res, 404, 'Not Found', 'page 5 is past the last page (4) at per_page=30');
   });
 
   test('when per_page is over 100, then it is capped at 100 as in the seed', async () => {
@@ -136,8 +134,7 @@ describe('GET /api/v1.0/pxcodes/', () => {
     ['page=x&per_page=y', 'page: must be a positive whole number; per_page: must be a positive whole number'],
   ])('when the query is %s, then 400 names the parameter', async (query, message) => {
     const res = await list(`?${query}`);
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({ status: 400, error: 'Bad Request', message });
+    expectError(res, 400, 'Bad Request', message);
   });
 
   test('when the client has the current ETag, then If-None-Match answers 304 with no body', async () => {
@@ -158,15 +155,15 @@ describe('GET /api/v1.0/pxcodes/', () => {
   });
 
   test('when links are built without PUBLIC_URL, then they use the request host', async () => {
-    const { app: plain } = buildTestApp(database.db);
+    const { app: plain } = buildTestApp(sample.db);
     const res = await request(plain).get('/api/v1.0/pxcodes/?per_page=1').auth(...auth).set('Host', 'api.example.test:8080');
     expect(res.body.items[0].url).toBe('http://api.example.test:8080/api/v1.0/pxcodes/039');
     expect(res.body.meta.next).toBe('http://api.example.test:8080/api/v1.0/pxcodes/?per_page=1&page=2');
   });
 
   test('when proxy headers are sent, then they are ignored unless TRUST_PROXY allows them', async () => {
-    const { app: untrusting } = buildTestApp(database.db);
-    const { app: trusting } = buildTestApp(database.db, { trustProxy: true });
+    const { app: untrusting } = buildTestApp(sample.db);
+    const { app: trusting } = buildTestApp(sample.db, { trustProxy: true });
     const send = (target: typeof untrusting) =>
       request(target)
         .get('/api/v1.0/pxcodes/?per_page=1')
@@ -455,27 +452,6 @@ describe('with the change listener: the count and version kept in memory between
     const before = await total();
     await own.db('starter_pxcodes').insert({ pxcode: 'UNHEARD', procedure: 'X' });
     expect(await total()).toBe(before + 1);
-  });
-});
-
-describe('PageCache', () => {
-  const page = (bytes: number) => ({ body: Buffer.alloc(bytes), etag: '"e"' });
-
-  test('when clients send many long URLs, then the keys count against the budget and the cache stays within it', () => {
-    const cache = new PageCache(100_000);
-    for (let i = 0; i < 1000; i++) cache.set('e:1', `${i}?${'x'.repeat(1000)}`, page(10));
-    expect(cache.size).toBeLessThanOrEqual(100_000);
-    expect(cache.size).toBeGreaterThan(90_000);
-    expect(cache.get('e:1', `999?${'x'.repeat(1000)}`)).toBeDefined(); // the newest stay
-    expect(cache.get('e:1', `0?${'x'.repeat(1000)}`)).toBeUndefined();
-  });
-
-  test('when the version goes back (a restored dump), then the pages of the later number are gone before it comes round again', () => {
-    const cache = new PageCache();
-    cache.set('e:10', 'page', page(1));
-    cache.set('e:4', 'other', page(2)); // the first answer after the restore
-    expect(cache.get('e:10', 'page')).toBeUndefined();
-    expect(cache.get('e:4', 'other')).toBeDefined();
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { HttpError } from '../errors';
 import { encodeCursor } from './cursors';
 
@@ -14,6 +14,14 @@ export function baseUrl(req: Request, publicUrl: string | undefined): string {
   if (!hostPattern.test(host)) throw new HttpError(400, 'the Host header is not a valid host[:port]');
   return `${req.protocol}://${host}`;
 }
+
+/** Judges the Host before anything is read or written: a request refused for it has changed nothing. */
+export const requireValidHost =
+  (publicUrl: string | undefined): RequestHandler =>
+  (req, _res, next) => {
+    baseUrl(req, publicUrl);
+    next();
+  };
 
 export interface PageMeta {
   page: number | null;

@@ -11,10 +11,7 @@ export interface PxcodeRow {
 const table = 'starter_pxcodes';
 const columns = ['id', 'pxcode', 'procedure'] as const;
 
-/**
- * The same page, counted from the end: OFFSET walks every row it skips, so a page in the second
- * half is cheaper read backwards. `fromEnd` rows come after the page; the result is in id order.
- */
+/** A page counted from the end (cheaper in the second half): `fromEnd` rows follow it; in id order. */
 export async function findPageFromEnd(db: Database, limit: number, fromEnd: number): Promise<PxcodeRow[]> {
   const rows = await db<PxcodeRow>(table).select(...columns).orderBy('id', 'desc').limit(limit).offset(fromEnd);
   return rows.reverse();

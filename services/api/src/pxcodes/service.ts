@@ -71,10 +71,7 @@ export async function create(db: Database, item: NewPxcode): Promise<PxcodeRow> 
   }
 }
 
-/**
- * Checks a precondition against the current row and writes, under a row lock, so that two
- * clients holding the same ETag cannot both succeed (no lost update).
- */
+/** Throws when the current row may not be written (If-Match). */
 export type Precondition = (current: PxcodeRow) => void;
 
 function checkIdentity(pxcode: string, changes: PxcodeChanges): void {
@@ -83,6 +80,7 @@ function checkIdentity(pxcode: string, changes: PxcodeChanges): void {
   }
 }
 
+/** The precondition is checked under a row lock: two clients with the same ETag cannot both win. */
 export async function update(
   db: Database,
   pxcode: string,

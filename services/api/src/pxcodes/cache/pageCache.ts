@@ -6,10 +6,8 @@ export interface RenderedPage {
 }
 
 /**
- * Rendered answers (list pages and items) of the current collection version, by the request's
- * base URL and its URL as sent, so that the same request is answered with the same bytes without
- * parsing, querying or building JSON again. An answer is served from here only while the version
- * it was stored under is current (see CollectionStateCache for how the version is known).
+ * Rendered answers (list pages and items) by base URL and URL as sent, each served only while the
+ * collection version it was stored under is current.
  */
 export class PageCache {
   private version: string | undefined;
@@ -33,20 +31,16 @@ export class PageCache {
     return version === this.version ? this.pages.get(key) : undefined;
   }
 
-  /** Whether an answer is kept for this key under the latest version stored (no version read needed to say no). */
+  /** Whether an answer is kept for this key, at any version (says no without reading the version). */
   has(key: string): boolean {
     return this.pages.has(key);
   }
 
-  /**
-   * Pages are kept for one version at a time. A page is served only to a request that read the
-   * very version it was stored under, and its rows were read after that version: never older.
-   */
+  /** One version at a time: `page`'s rows must have been read after `version` was. */
   set(version: string, key: string, page: RenderedPage): void {
     if (key.length > PageCache.maxKeyLength) return;
     if (version !== this.version) {
-      // Any other version replaces the pages, even one that looks older: a restored dump brings
-      // the counter back, and the pages of the number it had must not outlive what they showed.
+      // Even an older-looking version replaces them: a restored dump brings the counter back.
       this.pages.clear();
       this.bytes = 0;
       this.version = version;

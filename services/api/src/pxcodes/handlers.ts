@@ -1,0 +1,119 @@
+import type { Request, RequestHandler, RequestParamHandler } from 'express';
+import type { Database } from '../db/database';
+import { HttpError } from '../errors';
+import { ifMatchPasses } from '../http/etags';
+import { baseUrl, cursorMeta, pageMeta } from '../http/links';
+import { PageCache, type RenderedPage } from './cache/pageCache';
+import type { CollectionStateCache } from './cache/stateCache';
+import type { CollectionState, PxcodeRow } from './repository';
+import { itemEtag, itemOf, renderItem, renderPage, sendRendered } from './representation';
+import { createBody, listQuery, pxcodeSchema, type PxcodeChanges } from './schema';
+import * as service from './service';
+
+/** What the handlers share: the database, the link base, and the caches of GET answers. */
+export interface PxcodeContext {
+  db: Database;
+  publicUrl: string | undefined;
+  /** How each request learns the collection's current version. */
+  collectionState: CollectionStateCache;
+  /** Rendered GET answers, shared with the cached-answers front (cache/answers.ts). */
+  answers: PageCache;
+  /** Reads the collection's state row (through collectionState, which shares the reads). */
+  readState: () => Promise<CollectionState>;
+}
+
+type PxcodeParams = { pxcode: string };
+
+interface Rendered {
+  page: RenderedPage;
+  /** The collection version the page's rows belong to: it is kept under that version. */
+  version: string;
+}
+
+const collectionUrl = (ctx: PxcodeContext, req: Request) => `${baseUrl(req, ctx.publicUrl)}${req.baseUrl}/`;
+
+/** Called when a write of this process has committed, before it is answered. */
+function changed<T>({ collectionState }: PxcodeContext, result: T): T {
+  collectionState.invalidate();
+  return result;
+}
+
+/**
+ * A GET answered with what was rendered for the same request at the current version, else
+ * rendered now, sent, and then kept (an answer that cannot be sent is never replayed).
+ */
+function answered<P extends Record<string, string>>(
+  ctx: PxcodeContext,
+  render: (req: Request<P>, state: CollectionState) => Promise<Rendered>,
+): RequestHandler<P> {
+  const { collectionState, readState, answers } = ctx;
+  return async (req, res) => {
+    const state = await collectionState.read(readState);
+    const key = PageCache.key(baseUrl(req, ctx.publicUrl), req.originalUrl);
+    const cached = answers.get(state.version, key);
+    if (cached) return sendRendered(res, cached);
+    const { page, version } = await render(req, state);
+    sendRendered(res, page);
+    answers.set(version, key, page);
+  };
+}
+
+/** The page the query asks for, by cursor or by number (`state` is the version just read). */
+async function renderList(ctx: PxcodeContext, req: Request, state: CollectionState): Promise<Rendered> {
+  const url = collectionUrl(ctx, req);
+  const query = listQuery.parse(req.query);
+  if (query.cursor !== undefined) {
+    const found = await service.listAfter(ctx.db, query.cursor, query.per_page);
+    const meta = cursorMeta(url, query.per_page, found.state.total, found.nextAfter);
+    return { version: found.state.version, page: renderPage(url, found.rows, meta) };
+  }
+  const number = query.page ?? 1;
+  const found = await service.listPage(ctx.db, number, query.per_page, state);
+  return { version: found.state.version, page: renderPage(url, found.rows, pageMeta(url, number, query.per_page, found.state.total)) };
+}
+
+/** The write's precondition: If-Match against the ETag a GET of the item sends right now. */
+const ifMatch = (req: Request) => (current: PxcodeRow) => {
+  if (!ifMatchPasses(req.get('if-match'), itemEtag(current))) {
+    throw new HttpError(412, `pxcode '${current.pxcode}' has changed since it was read (If-Match); GET it again`);
+  }
+};
+
+/** A string that cannot be a code names no item: 404 without asking the database. */
+export const requireCodeShape: RequestParamHandler = (_req, _res, next, pxcode: string) => {
+  if (!pxcodeSchema.safeParse(pxcode).success) throw new HttpError(404, `pxcode '${pxcode}' was not found`);
+  next();
+};
+
+export const listPxcodes = (ctx: PxcodeContext) => answered(ctx, (req, state) => renderList(ctx, req, state));
+
+// The row is read after the version: an item kept under it is never older than that version.
+export const readPxcode = (ctx: PxcodeContext): RequestHandler<PxcodeParams> =>
+  answered<PxcodeParams>(ctx, async (req, state) => ({
+    page: renderItem(collectionUrl(ctx, req), await service.get(ctx.db, req.params.pxcode)),
+    version: state.version,
+  }));
+
+export const createPxcode =
+  (ctx: PxcodeContext): RequestHandler =>
+  async (req, res) => {
+    const row = changed(ctx, await service.create(ctx.db, createBody.parse(req.body)));
+    const url = collectionUrl(ctx, req);
+    sendRendered(res.status(201).location(itemOf(url, row).url), renderItem(url, row));
+  };
+
+/** PUT and PATCH: the same write, with the body checked by `body` (replaceBody or patchBody). */
+export const updatePxcode =
+  (ctx: PxcodeContext, body: { parse(input: unknown): PxcodeChanges }): RequestHandler<PxcodeParams> =>
+  async (req, res) => {
+    const changes = body.parse(req.body);
+    const row = changed(ctx, await service.update(ctx.db, req.params.pxcode, changes, ifMatch(req)));
+    sendRendered(res, renderItem(collectionUrl(ctx, req), row));
+  };
+
+export const deletePxcode =
+  (ctx: PxcodeContext): RequestHandler<PxcodeParams> =>
+  async (req, res) => {
+    changed(ctx, await service.remove(ctx.db, req.params.pxcode, ifMatch(req)));
+    res.status(204).end();
+  };
