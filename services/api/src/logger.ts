@@ -51,8 +51,8 @@ export interface RequestLog {
 /**
  * One line per request, written when it ends: method, path, status, duration and a request id
  * (the client's X-Request-Id when it is sane, else a new one, sent back either way). Written with
- * one logger call and nothing built per request beyond that line: pino-http's per-request child
- * logger cost a quarter of the throughput of a cached GET (measured: 2.75k -> 3.5k req/s without it).
+ * one logger call and nothing built per request beyond that line (not pino-http: its per-request
+ * child logger was the largest cost of a cached GET, see docs/performance.md).
  */
 export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResponse): RequestLog {
   const incoming = req.headers['x-request-id'];
