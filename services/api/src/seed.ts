@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Database } from './db/database';
 import { importFile } from './pxcodes/importer';
 import { isEmpty } from './pxcodes/repository';
-import { countUsers, createUser, findUserByName } from './users/repository';
+import { countUsers, createUser, type User } from './users/repository';
 import { verifyPassword } from './users/passwords';
 
 /** The 100 MS-DRG codes and titles the seed loads, in the seed's INSERT format. */
@@ -44,8 +44,16 @@ export async function seedNewDatabase(
   });
 }
 
-/** Whether this user still signs in with the demo password: ADMIN_PASSWORD counts only when seeding. */
-export async function hasDemoPassword(db: Database, username: string): Promise<boolean> {
-  const user = await findUserByName(db, username);
-  return user !== undefined && (await verifyPassword('admin', user.password_hash));
+/** The password the seed's demo session uses: for this machine only. */
+export const demoPassword = 'admin';
+
+/**
+ * The users who still sign in with the demo password, whatever their names: ADMIN_PASSWORD counts
+ * only when seeding, and ADMIN_USERNAME may have been renamed since. Checked with the hashes'
+ * own cost, so this is for start-up only.
+ */
+export async function usersWithDemoPassword(db: Database): Promise<string[]> {
+  const users = await db<User>('starter_users').select('username', 'password_hash').orderBy('username');
+  const demo = await Promise.all(users.map((user) => verifyPassword(demoPassword, user.password_hash)));
+  return users.filter((_user, index) => demo[index]).map((user) => user.username);
 }
