@@ -45,10 +45,9 @@ export async function databaseAnswers(db: Database, timeoutMs: number): Promise<
 }
 
 /**
- * Probes are not limited, so a flood of them must not become a flood of queries: every caller
- * gets a result at most `maxAgeMs` old, from one check shared by all who ask meanwhile. A check
- * gets half of `maxAgeMs`; past that it counts as down, and no other starts until it has ended,
- * so a database that hangs holds one connection, not one per probe.
+ * Probes are not limited: every caller gets a result at most `maxAgeMs` old, from one shared check.
+ * A check late by half that counts as down, and none other starts before it ends: a hung database
+ * holds one connection, not one per probe.
  */
 export function sharedCheck(check: (timeoutMs: number) => Promise<boolean>, maxAgeMs: number): () => Promise<boolean> {
   const timeoutMs = maxAgeMs / 2;

@@ -25,11 +25,7 @@ export async function seedSampleData(db: Database): Promise<number> {
   });
 }
 
-/**
- * First start of a new database: create the admin user and, unless told not to, the sample data.
- * A database that has users was set up before (or reset on purpose), so it is left as it is:
- * restarting never reloads codes a user deleted.
- */
+/** A new database gets the admin user and the sample data; one with users is left as it is (deleted codes stay deleted). */
 export async function seedNewDatabase(
   db: Database,
   admin: { username: string; password: string },
@@ -44,14 +40,9 @@ export async function seedNewDatabase(
   });
 }
 
-/** The password the seed's demo session uses: for this machine only. */
 export const demoPassword = 'admin';
 
-/**
- * The users who still sign in with the demo password, whatever their names: ADMIN_PASSWORD counts
- * only when seeding, and ADMIN_USERNAME may have been renamed since. Checked with the hashes'
- * own cost, so this is for start-up only.
- */
+/** Every user who still signs in with the demo password, whatever ADMIN_USERNAME says now; slow (one hash each). */
 export async function usersWithDemoPassword(db: Database): Promise<string[]> {
   const users = await db<User>('starter_users').select('username', 'password_hash').orderBy('username');
   const demo = await Promise.all(users.map((user) => verifyPassword(demoPassword, user.password_hash)));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { hashPassword } from '../src/users/passwords';
-import { createTestDatabase, freePort, waitUntil, type TestDatabase } from './helpers';
+import { createTestDatabase, freePort, rawHttp, waitUntil, type TestDatabase } from './helpers';
 
 // The server is tested as it runs in production: the compiled build, in its own process.
 const cli = path.resolve(__dirname, '../dist/cli.js');
@@ -265,6 +265,43 @@ describe('serve: slow clients', () => {
       await Promise.all(slow.map(({ closed }) => closed));
       expect((await fetch(`http://127.0.0.1:${server.port}/health`)).status).toBe(200);
     } finally {
+      expect(await stop(server)).toBe(0);
+    }
+  });
+});
+
+describe('serve: connections', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase({ migrated: false });
+  });
+  afterAll(() => database.drop());
+
+  test('when one address holds MAX_CONNECTIONS_PER_ADDRESS, then its next connection is cut while another address is served; Node\'s own 431 is JSON with nosniff', async () => {
+    const server = await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, ADMIN_PASSWORD: 'x', MAX_CONNECTIONS_PER_ADDRESS: '3' });
+    const sockets: Socket[] = [];
+    const opened = (localAddress: string) => {
+      const socket = connect({ port: server.port, host: '127.0.0.1', localAddress });
+      socket.on('error', () => undefined);
+      sockets.push(socket);
+      return new Promise<boolean>((resolve) => {
+        socket.once('close', () => resolve(false));
+        socket.once('connect', () => setTimeout(() => resolve(!socket.destroyed && socket.readyState === 'open'), 300));
+      });
+    };
+    try {
+      expect(await Promise.all([1, 2, 3].map(() => opened('127.0.0.1')))).toEqual([true, true, true]);
+      expect(await opened('127.0.0.1')).toBe(false);
+      expect(await opened('127.0.0.2')).toBe(true);
+      for (const socket of sockets) socket.destroy();
+      // Once the server has seen them close, the address has room again.
+      await waitUntil(async () => (await fetch(`http://127.0.0.1:${server.port}/health`).then((res) => res.status, () => 0)) === 200);
+      const answer = await rawHttp(server.port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      expect(answer).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+      expect(answer).toContain('X-Content-Type-Options: nosniff');
+      expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toMatchObject({ status: 431, error: 'Request Header Fields Too Large' });
+    } finally {
+      for (const socket of sockets) socket.destroy();
       expect(await stop(server)).toBe(0);
     }
   });
