@@ -3,12 +3,12 @@ import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, exposure, loadConfig, refuseExposedDemoPassword, type Config } from './config';
 import { migrate, recreateSchema, type Database } from './db/database';
 import { describeZodError } from './errors';
 import { createLogger, type Logger } from './logger';
 import { ImportError, importFile, type ImportFormat, type OnConflict } from './pxcodes/importer';
-import { seedSampleData } from './seed';
+import { demoPassword, seedSampleData } from './seed';
 import { connectDatabase } from './db/connection';
 import { createUser, deleteUser, setPassword } from './users/repository';
 import { maxUsernameLength, newPasswordProblem, newUsernameProblem, tooLong } from './users/names';
@@ -86,6 +86,16 @@ async function readNewPassword(io: Io, fromStdin: boolean): Promise<string> {
   return password;
 }
 
+/** The demo password is for this machine only: not given to a user of a server others can reach. */
+function refuseExposedDemo(config: Config, password: string): void {
+  const exposed = password === demoPassword ? exposure(config) : undefined;
+  if (!exposed) return;
+  throw new CommandError(
+    `the password "admin" is the demo one, refused while ${exposed.setting}, reachable from other machines: ` +
+      `choose another, or set ${exposed.rebind} to 127.0.0.1`,
+  );
+}
+
 function parseUsername(name: string | undefined): string {
   if (name === undefined) throw new UsageError('a user name is required');
   const result = usernameSchema.safeParse(name);
@@ -132,15 +142,17 @@ const commands: Record<string, Command> = {
     print(io, applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'the database is up to date');
   },
   async resetdb({ db, url, config, io, args }) {
+    refuseExposedDemoPassword(config);
     await confirmReset(io, args.yes, redactUrl(url));
     await recreateSchema(db);
     await createUser(db, config.ADMIN_USERNAME, config.ADMIN_PASSWORD);
     print(io, `reset the database: tables recreated (empty), user '${config.ADMIN_USERNAME}' created`);
   },
-  async adduser({ db, io, args }) {
+  async adduser({ db, config, io, args }) {
     const username = parseNewUsername(args.positionals[0]);
     await migrate(db);
     const password = await readNewPassword(io, args.passwordStdin);
+    refuseExposedDemo(config, password);
     try {
       await createUser(db, username, password);
     } catch (error) {
@@ -151,9 +163,10 @@ const commands: Record<string, Command> = {
     }
     print(io, `created user '${username}'`);
   },
-  async passwd({ db, io, args }) {
+  async passwd({ db, config, io, args }) {
     const username = parseUsername(args.positionals[0]);
     const password = await readNewPassword(io, args.passwordStdin);
+    refuseExposedDemo(config, password);
     if (!(await setPassword(db, username, password))) throw new CommandError(`there is no user '${username}'`);
     print(io, `changed the password of '${username}'`);
   },

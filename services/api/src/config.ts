@@ -81,6 +81,8 @@ const schema = z.object({
   REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
   KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(5),
   MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  SOCKET_IDLE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(60),
   PUBLIC_URL: z
     .url({ protocol: /^https?$/, message: 'expected an http(s) URL such as https://api.example.com' })
     // As a URL parser writes it: a non-ASCII host in punycode, so it can go into Link headers.

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { isReady, type Database } from './db/database';
+import type { Database } from './db/database';
 import { methodNotAllowed } from './errors';
 import type { RedisConnection } from './limits/redis';
 
@@ -10,7 +10,7 @@ import type { RedisConnection } from './limits/redis';
  */
 export function healthRoutes(db: Database, redis?: RedisConnection, maxAgeMs = 1000): Router {
   const router = Router();
-  const databaseUp = sharedCheck(() => isReady(db), maxAgeMs);
+  const databaseUp = sharedCheck((timeoutMs) => databaseAnswers(db, timeoutMs), maxAgeMs);
   router
     .route('/health')
     .get((_req, res) => {
@@ -34,24 +34,39 @@ export function healthRoutes(db: Database, redis?: RedisConnection, maxAgeMs = 1
   return router;
 }
 
+/** Whether the database answers `select 1` within `timeoutMs`; a late query's connection is dropped, not reused. */
+export async function databaseAnswers(db: Database, timeoutMs: number): Promise<boolean> {
+  try {
+    await db.raw('select 1').timeout(timeoutMs);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Probes are not limited, so a flood of them must not become a flood of queries: every caller
- * gets a result at most `maxAgeMs` old, from one check shared by all who ask meanwhile. A check
- * that has not answered within `maxAgeMs` (a database that hangs) counts as down.
+ * Probes are not limited: every caller gets a result at most `maxAgeMs` old, from one shared check.
+ * A check late by half that counts as down, and none other starts before it ends: a hung database
+ * holds one connection, not one per probe.
  */
-function sharedCheck(check: () => Promise<boolean>, maxAgeMs: number): () => Promise<boolean> {
+export function sharedCheck(check: (timeoutMs: number) => Promise<boolean>, maxAgeMs: number): () => Promise<boolean> {
+  const timeoutMs = maxAgeMs / 2;
   let last: { up: boolean; at: number } | undefined;
-  let inFlight: Promise<boolean> | undefined;
+  let answer: Promise<boolean> | undefined;
+  let running = false;
+  const settle = (up: boolean) => {
+    last = { up, at: performance.now() };
+    answer = undefined;
+    return up;
+  };
   return () => {
-    if (last && Date.now() - last.at < maxAgeMs) return Promise.resolve(last.up);
-    inFlight ??= Promise.race([
-      check(),
-      new Promise<boolean>((resolve) => setTimeout(resolve, maxAgeMs, false).unref()),
-    ]).then((up) => {
-      last = { up, at: Date.now() };
-      inFlight = undefined;
-      return up;
-    });
-    return inFlight;
+    if (last && performance.now() - last.at < maxAgeMs) return Promise.resolve(last.up);
+    if (answer) return answer;
+    if (running) return Promise.resolve(settle(false));
+    running = true;
+    const checked = check(timeoutMs).catch(() => false).finally(() => (running = false));
+    const late = new Promise<boolean>((resolve) => setTimeout(resolve, timeoutMs, false).unref());
+    answer = Promise.race([checked, late]).then(settle);
+    return answer;
   };
 }

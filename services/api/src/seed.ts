@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Database } from './db/database';
 import { importFile } from './pxcodes/importer';
 import { isEmpty } from './pxcodes/repository';
-import { countUsers, createUser, findUserByName } from './users/repository';
+import { countUsers, createUser, type User } from './users/repository';
 import { verifyPassword } from './users/passwords';
 
 /** The 100 MS-DRG codes and titles the seed loads, in the seed's INSERT format. */
@@ -25,11 +25,7 @@ export async function seedSampleData(db: Database): Promise<number> {
   });
 }
 
-/**
- * First start of a new database: create the admin user and, unless told not to, the sample data.
- * A database that has users was set up before (or reset on purpose), so it is left as it is:
- * restarting never reloads codes a user deleted.
- */
+/** A new database gets the admin user and the sample data; one with users is left as it is (deleted codes stay deleted). */
 export async function seedNewDatabase(
   db: Database,
   admin: { username: string; password: string },
@@ -44,8 +40,11 @@ export async function seedNewDatabase(
   });
 }
 
-/** Whether this user still signs in with the demo password: ADMIN_PASSWORD counts only when seeding. */
-export async function hasDemoPassword(db: Database, username: string): Promise<boolean> {
-  const user = await findUserByName(db, username);
-  return user !== undefined && (await verifyPassword('admin', user.password_hash));
+export const demoPassword = 'admin';
+
+/** Every user who still signs in with the demo password, whatever ADMIN_USERNAME says now; slow (one hash each). */
+export async function usersWithDemoPassword(db: Database): Promise<string[]> {
+  const users = await db<User>('starter_users').select('username', 'password_hash').orderBy('username');
+  const demo = await Promise.all(users.map((user) => verifyPassword(demoPassword, user.password_hash)));
+  return users.filter((_user, index) => demo[index]).map((user) => user.username);
 }

@@ -1,50 +1,73 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { buildApp, apiPrefix } from './app';
 import { CredentialCache } from './auth/credentialCache';
 import { ConfigError, exposure, loadConfig, refuseExposedDemoPassword, type Config } from './config';
+import { answerClientErrors, limitConnections } from './connections';
 import { connectDatabase } from './db/connection';
 import { migrate } from './db/database';
 import { createLogger, type Logger } from './logger';
 import { memoryLimiters, redisLimiters } from './limits/limiters';
 import { LoginThrottle } from './auth/loginThrottle';
 import { connectRedis } from './limits/redis';
-import { hasDemoPassword, seedNewDatabase } from './seed';
+import { demoPassword, seedNewDatabase, usersWithDemoPassword } from './seed';
 import { loadTokenSecret } from './auth/tokenSecret';
 import { Tokens } from './auth/tokens';
 import { listenForChanges } from './db/changeListener';
 import { CollectionStateCache } from './pxcodes/cache/stateCache';
 
+type DatabaseConnection = Awaited<ReturnType<typeof connectDatabase>>;
+
+/** What runs beside the HTTP server and is closed after it. */
+interface Wired {
+  app: RequestListener;
+  close: () => Promise<void>;
+}
+
 /** Start-up: config -> database -> migrate -> seed a new database -> listen; SIGTERM drains and exits 0. */
 export async function serve(config: Config = loadConfig(), logger: Logger = createLogger(config.LOG_LEVEL)): Promise<void> {
   refuseExposedDemoPassword(config);
   const tokens = config.AUTH_MODES.token ? new Tokens(await loadTokenSecret(config), config.TOKEN_TTL) : undefined;
+  const connection = await prepareDatabase(config, logger);
+  await refuseExposedDemoUsers(config, connection);
+  const wired = wire(config, logger, connection, tokens);
+  const server = createHttpServer(config, wired.app);
+  const port = await listen(server, config, logger);
+  announce(config, port, tokens);
+  stopOnSignals(server, config, logger, wired.close);
+}
+
+/** Connects, migrates and, on a new database, creates the admin user and the sample data. */
+async function prepareDatabase(config: Config, logger: Logger): Promise<DatabaseConnection> {
   const connection = await connectDatabase(config, logger);
-  const { db } = connection;
-  const applied = await migrate(db);
+  const applied = await migrate(connection.db);
   if (applied.length) logger.info({ migrations: applied }, 'migrated the database');
-  const seeded = await seedNewDatabase(
-    db,
-    { username: config.ADMIN_USERNAME, password: config.ADMIN_PASSWORD },
-    config.SEED_SAMPLE_DATA,
-  );
+  const admin = { username: config.ADMIN_USERNAME, password: config.ADMIN_PASSWORD };
+  const seeded = await seedNewDatabase(connection.db, admin, config.SEED_SAMPLE_DATA);
   if (seeded.adminCreated) {
     logger.info({ username: config.ADMIN_USERNAME, sampleRows: seeded.sampleRows }, 'new database: created the admin user');
-    if (config.ADMIN_PASSWORD === 'admin') {
+    if (config.ADMIN_PASSWORD === demoPassword) {
       logger.warn('the admin password is the demo default "admin": for local use only; set ADMIN_PASSWORD');
     }
   }
+  return connection;
+}
 
-  // A database made earlier keeps the password its admin was given then, whatever ADMIN_PASSWORD says.
+/** A database made earlier keeps the passwords its users were given then, whatever ADMIN_PASSWORD says. */
+async function refuseExposedDemoUsers(config: Config, connection: DatabaseConnection): Promise<void> {
   const exposed = exposure(config);
-  if (exposed && (await hasDemoPassword(db, config.ADMIN_USERNAME))) {
-    await connection.close();
-    throw new ConfigError(
-      `the user ${config.ADMIN_USERNAME} still has the demo password "admin" while ${exposed.setting}, reachable from ` +
-        `other machines: change it with the CLI's passwd command (on the stack: docker compose run --rm starter-api ` +
-        `passwd ${config.ADMIN_USERNAME}), or set ${exposed.rebind} to 127.0.0.1`,
-    );
-  }
+  const users = exposed ? await usersWithDemoPassword(connection.db) : [];
+  if (!exposed || users.length === 0) return;
+  await connection.close();
+  const named = users.length === 1 ? `the user ${users[0]} still has` : `the users ${users.join(', ')} still have`;
+  throw new ConfigError(
+    `${named} the demo password "admin" while ${exposed.setting}, reachable from other machines: change it with ` +
+      `the CLI's passwd command (on the stack: docker compose run --rm starter-api passwd ${users[0]}), or set ` +
+      `${exposed.rebind} to 127.0.0.1`,
+  );
+}
 
+/** The caches, the change listener, the limit store and the app that uses them. */
+function wire(config: Config, logger: Logger, connection: DatabaseConnection, tokens: Tokens | undefined): Wired {
   const credentialCache = new CredentialCache(config.AUTH_CACHE_TTL * 1000, config.AUTH_CACHE_MAX);
   // Opt-in: another replica's writes then reach this one through a notification (milliseconds), not at once.
   const collectionState = config.CACHE_COLLECTION_STATE ? new CollectionStateCache() : undefined;
@@ -52,7 +75,7 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, config.REDIS_TIMEOUT_MS, logger) : undefined;
   const limiters = redis ? redisLimiters(redis) : memoryLimiters;
   const app = buildApp({
-    db,
+    db: connection.db,
     logger,
     credentialCache,
     loginThrottle: new LoginThrottle(config.AUTH_FAILURES_PER_MINUTE, config.AUTH_HASH_CONCURRENCY, 256, limiters, config.AUTH_FAILURES_PER_NAME_PER_MINUTE),
@@ -65,11 +88,21 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT,
   });
+  const close = async () => {
+    await changes.stop();
+    await redis?.close();
+    await connection.close();
+  };
+  return { app, close };
+}
 
-  // Node's defaults hold a slow client for minutes; the cap keeps a flood of connections from
-  // taking the descriptors the database pool needs. Timeouts are checked often enough to hold.
+/**
+ * Node's defaults hold a slow client for minutes; the caps keep a flood of connections from
+ * taking the descriptors the database pool needs. Timeouts are checked often enough to hold.
+ */
+function createHttpServer(config: Config, app: RequestListener): Server {
   const headersTimeout = config.HEADERS_TIMEOUT_SECONDS * 1000;
-  const server: Server = createServer(
+  const server = createServer(
     {
       headersTimeout,
       requestTimeout: config.REQUEST_TIMEOUT_SECONDS * 1000,
@@ -78,7 +111,18 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     },
     app,
   );
-  server.maxConnections = config.MAX_CONNECTIONS;
+  limitConnections(server, {
+    max: config.MAX_CONNECTIONS,
+    perAddress: config.MAX_CONNECTIONS_PER_ADDRESS,
+    idleTimeoutMs: config.SOCKET_IDLE_TIMEOUT_SECONDS * 1000,
+    trustProxy: config.TRUST_PROXY,
+  });
+  answerClientErrors(server);
+  return server;
+}
+
+/** Listens on HOST:PORT and logs where; returns the port (PORT 0 picks one). */
+async function listen(server: Server, config: Config, logger: Logger): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => {
@@ -89,19 +133,26 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const host = typeof address === 'object' && address ? address.address : config.HOST;
-  const url = config.PUBLIC_URL ?? `http://localhost:${port}`;
   logger.info(
     {
       authModes: config.AUTH_MODES,
       rateLimit: config.RATE_LIMIT?.text ?? 'off',
-      limitStore: redis ? 'redis' : 'memory',
+      limitStore: config.REDIS_URL ? 'redis' : 'memory',
       timeouts: { headers: config.HEADERS_TIMEOUT_SECONDS, request: config.REQUEST_TIMEOUT_SECONDS, keepAlive: config.KEEP_ALIVE_TIMEOUT_SECONDS },
       maxConnections: config.MAX_CONNECTIONS,
     },
     'authentication and rate limits',
   );
-  logger.info({ url, host, port }, 'listening');
-  const credentials = `${config.ADMIN_USERNAME}:${config.ADMIN_PASSWORD === 'admin' ? 'admin' : 'PASSWORD'}`;
+  logger.info({ url: publicUrl(config, port), host, port }, 'listening');
+  return port;
+}
+
+const publicUrl = (config: Config, port: number) => config.PUBLIC_URL ?? `http://localhost:${port}`;
+
+/** The seed's session, on stderr for the person who typed npm start. */
+function announce(config: Config, port: number, tokens: Tokens | undefined): void {
+  const url = publicUrl(config, port);
+  const credentials = `${config.ADMIN_USERNAME}:${config.ADMIN_PASSWORD === demoPassword ? demoPassword : 'PASSWORD'}`;
   process.stderr.write(
     `\nstarter API at ${url}${apiPrefix}/pxcodes/\n` +
       (config.AUTH_MODES.basic
@@ -110,7 +161,10 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
       (tokens ? `  http --auth ${credentials} GET ${url}/auth/request-token   (then: http --auth TOKEN: GET ${url}${apiPrefix}/pxcodes/)\n` : '') +
       '\n',
   );
+}
 
+/** SIGTERM or SIGINT: finish in-flight requests, close what was wired, exit 0. */
+function stopOnSignals(server: Server, config: Config, logger: Logger, closeWired: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -123,9 +177,7 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     server.keepAliveTimeout = 1;
     server.close(async () => {
       clearTimeout(deadline);
-      await changes.stop();
-      await redis?.close();
-      await connection.close();
+      await closeWired();
       logger.info('stopped');
       process.exit(0);
     });

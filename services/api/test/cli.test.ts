@@ -108,6 +108,24 @@ describe('resetdb', () => {
     expect(await database.db('starter_users').count('* as n').first()).toEqual({ n: '1' });
   });
 
+  test.each([
+    [{ HOST: '0.0.0.0' }, 'HOST is 0.0.0.0', 'or HOST to 127.0.0.1'],
+    [{ HOST: '0.0.0.0', PUBLISHED_ADDRESS: '0.0.0.0' }, "PUBLISHED_ADDRESS (the stack's API_BIND) is 0.0.0.0", 'or API_BIND to 127.0.0.1'],
+  ])('when the configuration is exposed (%j) with the demo ADMIN_PASSWORD, then resetdb refuses and changes nothing', async (env, setting, hint) => {
+    await migrate(database.db);
+    await importFile(database.db, path.resolve(__dirname, '../data/starter_pxcodes.sql'));
+    const result = await run(['resetdb', '--yes'], { env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`starter: ADMIN_PASSWORD is the demo default "admin" while ${setting}, reachable from other machines`);
+    expect(result.stderr).toContain(hint);
+    expect(await count()).toBe(100);
+  });
+
+  test('when the configuration is exposed with a password of its own, or on loopback with the demo one, then resetdb runs', async () => {
+    expect((await run(['resetdb', '--yes'], { env: { HOST: '0.0.0.0', ADMIN_PASSWORD: 'not-the-demo-one' } })).code).toBe(0);
+    expect((await run(['resetdb', '--yes'], { env: { HOST: '0.0.0.0', PUBLISHED_ADDRESS: '127.0.0.1' } })).code).toBe(0);
+  });
+
   test('when the database was never migrated, then resetdb still creates everything', async () => {
     expect((await run(['resetdb', '--yes'])).code).toBe(0);
     expect(await count()).toBe(0);
@@ -115,6 +133,28 @@ describe('resetdb', () => {
 });
 
 describe('users', () => {
+  const exposed = { HOST: '0.0.0.0', ADMIN_PASSWORD: 'not-the-demo-one' };
+
+  test.each([
+    ['adduser', exposed, 'HOST is 0.0.0.0', 'or set HOST to 127.0.0.1'],
+    ['passwd', exposed, 'HOST is 0.0.0.0', 'or set HOST to 127.0.0.1'],
+    ['passwd', { ...exposed, PUBLISHED_ADDRESS: '192.0.2.10' }, "PUBLISHED_ADDRESS (the stack's API_BIND) is 192.0.2.10", 'or set API_BIND to 127.0.0.1'],
+  ])('when %s is given the demo password while the configuration is exposed (%j), then it is refused and nothing changes', async (command, env, setting, hint) => {
+    await migrate(database.db);
+    expect((await run(['adduser', 'bob', '--password-stdin'], { stdin: 'bobs-own-pass\n' })).code).toBe(0);
+    const name = command === 'adduser' ? 'carol' : 'bob';
+    const result = await run([command, name, '--password-stdin'], { stdin: 'admin\n', env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`starter: the password "admin" is the demo one, refused while ${setting}, reachable from other machines: choose another, ${hint}\n`);
+    expect(await findUserByName(database.db, 'carol')).toBeUndefined();
+    expect(await verifyPassword('bobs-own-pass', (await findUserByName(database.db, 'bob'))!.password_hash)).toBe(true);
+  });
+
+  test('when the configuration is on loopback (or published there), then the demo password may be given', async () => {
+    expect((await run(['adduser', 'dave', '--password-stdin'], { stdin: 'admin\n' })).code).toBe(0);
+    expect((await run(['passwd', 'dave', '--password-stdin'], { stdin: 'admin\n', env: { ...exposed, PUBLISHED_ADDRESS: '127.0.0.1' } })).code).toBe(0);
+  });
+
   test('when adduser reads the password from stdin, then the user can be verified', async () => {
     const result = await run(['adduser', 'alice', '--password-stdin'], { stdin: 'wonder:land\n' });
     expect(result).toEqual({ code: 0, stdout: "created user 'alice'\n", stderr: '' });

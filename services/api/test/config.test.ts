@@ -12,6 +12,8 @@ describe('loadConfig', () => {
       HEADERS_TIMEOUT_SECONDS: 10,
       REQUEST_TIMEOUT_SECONDS: 30,
       MAX_CONNECTIONS: 1000,
+      MAX_CONNECTIONS_PER_ADDRESS: 100,
+      SOCKET_IDLE_TIMEOUT_SECONDS: 60,
       LOG_LEVEL: 'info',
       TRUST_PROXY: false,
       ADMIN_USERNAME: 'admin',
@@ -72,6 +74,8 @@ describe('loadConfig', () => {
     [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ SEED_SAMPLE_DATA: 'maybe' }, 'SEED_SAMPLE_DATA: expected true or false'],
+    [{ MAX_CONNECTIONS_PER_ADDRESS: '0' }, 'MAX_CONNECTIONS_PER_ADDRESS'],
+    [{ SOCKET_IDLE_TIMEOUT_SECONDS: 'soon' }, 'SOCKET_IDLE_TIMEOUT_SECONDS'],
   ])('when %j, then the error names the variable', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

@@ -5,7 +5,8 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { createTestDatabase, freePort, waitUntil, type TestDatabase } from './helpers';
+import { hashPassword } from '../src/users/passwords';
+import { createTestDatabase, freePort, rawHttp, waitUntil, type TestDatabase } from './helpers';
 
 // The server is tested as it runs in production: the compiled build, in its own process.
 const cli = path.resolve(__dirname, '../dist/cli.js');
@@ -43,6 +44,15 @@ function start(env: NodeJS.ProcessEnv): Promise<Running> {
       reject(new Error(`exited with ${code} before listening:\n${output}`));
     });
   });
+}
+
+/** Runs `serve` expecting it to refuse: its exit code and what it wrote to stderr. */
+async function startRefused(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, PORT: '0', ...env } });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, stderr };
 }
 
 const authHeader = (user: string, password: string) => ({
@@ -151,10 +161,8 @@ describe('serve: where it listens, and the demo password', () => {
     [{ HOST: '0.0.0.0', PUBLISHED_ADDRESS: '0.0.0.0' }, "PUBLISHED_ADDRESS (the stack's API_BIND) is 0.0.0.0", 'or API_BIND to 127.0.0.1'],
     [{ HOST: '127.0.0.1', PUBLISHED_ADDRESS: '192.0.2.10' }, "PUBLISHED_ADDRESS (the stack's API_BIND) is 192.0.2.10", 'or API_BIND to 127.0.0.1'],
   ])('when %j with the demo password, then it refuses to start naming ADMIN_PASSWORD and the bind setting', async (env, setting, hint) => {
-    const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, PORT: '0', DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, ...env } });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(1);
+    const { code, stderr } = await startRefused({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, ...env });
+    expect(code).toBe(1);
     expect(stderr).toContain(`starter: ADMIN_PASSWORD is the demo default "admin" while ${setting}, reachable from other machines`);
     expect(stderr).toContain(hint);
   });
@@ -178,14 +186,26 @@ describe('serve: where it listens, and the demo password', () => {
   test('when the admin in the database still has the demo password, then a new ADMIN_PASSWORD (used only to seed) does not let it start exposed', async () => {
     // The first test of this block seeded the admin with the demo password.
     await stop(await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret }));
-    const child = spawn(process.execPath, [cli, 'serve'], {
-      env: { PATH: process.env.PATH, PORT: '0', DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, HOST: '0.0.0.0', PUBLISHED_ADDRESS: '0.0.0.0', ADMIN_PASSWORD: 'a-new-one' },
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(1);
+    const { code, stderr } = await startRefused({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, HOST: '0.0.0.0', PUBLISHED_ADDRESS: '0.0.0.0', ADMIN_PASSWORD: 'a-new-one' });
+    expect(code).toBe(1);
     expect(stderr).toContain(`starter: the user admin still has the demo password "admin" while PUBLISHED_ADDRESS (the stack's API_BIND) is 0.0.0.0`);
     expect(stderr).toContain('passwd admin');
+  });
+
+  test('when another user than ADMIN_USERNAME has the demo password, then it refuses to start exposed naming that user', async () => {
+    const own = await createTestDatabase();
+    try {
+      await own.db('starter_users').insert([
+        { username: 'ops', password_hash: await hashPassword('admin') },
+        { username: 'root', password_hash: await hashPassword('not-the-demo-one') },
+      ]);
+      const { code, stderr } = await startRefused({ DATABASE_URL: own.url, TOKEN_SECRET: tokenSecret, HOST: '0.0.0.0', ADMIN_USERNAME: 'root', ADMIN_PASSWORD: 'a-new-one' });
+      expect(code).toBe(1);
+      expect(stderr).toContain('starter: the user ops still has the demo password "admin" while HOST is 0.0.0.0');
+      expect(stderr).toContain('passwd ops');
+    } finally {
+      await own.drop();
+    }
   });
 });
 
@@ -212,7 +232,8 @@ describe('serve: slow clients', () => {
   }
 
   test('when 200 connections send their headers slowly, then each is cut in about HEADERS_TIMEOUT_SECONDS while other clients are served', async () => {
-    const server = await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, ADMIN_PASSWORD: 'x', HEADERS_TIMEOUT_SECONDS: '1', REQUEST_TIMEOUT_SECONDS: '2' });
+    // All 200 come from one address: the per-address cap is raised so the timeout is what cuts them.
+    const server = await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, ADMIN_PASSWORD: 'x', HEADERS_TIMEOUT_SECONDS: '1', REQUEST_TIMEOUT_SECONDS: '2', MAX_CONNECTIONS_PER_ADDRESS: '1000' });
     try {
       const opened = Date.now();
       const slow = Array.from({ length: 200 }, () => slowloris(server.port));
@@ -249,12 +270,46 @@ describe('serve: slow clients', () => {
   });
 });
 
+describe('serve: connections', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase({ migrated: false });
+  });
+  afterAll(() => database.drop());
+
+  test('when one address holds MAX_CONNECTIONS_PER_ADDRESS, then its next connection is cut while another address is served; Node\'s own 431 is JSON with nosniff', async () => {
+    const server = await start({ DATABASE_URL: database.url, TOKEN_SECRET: tokenSecret, ADMIN_PASSWORD: 'x', MAX_CONNECTIONS_PER_ADDRESS: '3' });
+    const sockets: Socket[] = [];
+    const opened = (localAddress: string) => {
+      const socket = connect({ port: server.port, host: '127.0.0.1', localAddress });
+      socket.on('error', () => undefined);
+      sockets.push(socket);
+      return new Promise<boolean>((resolve) => {
+        socket.once('close', () => resolve(false));
+        socket.once('connect', () => setTimeout(() => resolve(!socket.destroyed && socket.readyState === 'open'), 300));
+      });
+    };
+    try {
+      expect(await Promise.all([1, 2, 3].map(() => opened('127.0.0.1')))).toEqual([true, true, true]);
+      expect(await opened('127.0.0.1')).toBe(false);
+      expect(await opened('127.0.0.2')).toBe(true);
+      for (const socket of sockets) socket.destroy();
+      // Once the server has seen them close, the address has room again.
+      await waitUntil(async () => (await fetch(`http://127.0.0.1:${server.port}/health`).then((res) => res.status, () => 0)) === 200);
+      const answer = await rawHttp(server.port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      expect(answer).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+      expect(answer).toContain('X-Content-Type-Options: nosniff');
+      expect(JSON.parse(answer.split('\r\n\r\n')[1]!)).toMatchObject({ status: 431, error: 'Request Header Fields Too Large' });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      expect(await stop(server)).toBe(0);
+    }
+  });
+});
+
 describe('serve with a bad configuration', () => {
   test('when a variable is invalid, then it exits 1 naming the variable', async () => {
-    const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, PORT: 'eighty' } });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise((resolve) => child.on('exit', resolve));
+    const { code, stderr } = await startRefused({ PORT: 'eighty' });
     expect(code).toBe(1);
     expect(stderr).toContain('starter: invalid configuration: PORT: ');
   });
@@ -263,12 +318,8 @@ describe('serve with a bad configuration', () => {
     [{}, 'TOKEN_SECRET: required with DATABASE_URL'],
     [{ TOKEN_SECRET: 'short' }, 'TOKEN_SECRET: must be at least 32 characters'],
   ])('when DATABASE_URL is set and the token secret is %j, then it refuses to start naming TOKEN_SECRET', async (env, expected) => {
-    const child = spawn(process.execPath, [cli, 'serve'], {
-      env: { PATH: process.env.PATH, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', ...env },
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(1);
+    const { code, stderr } = await startRefused({ DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', ...env });
+    expect(code).toBe(1);
     expect(stderr).toContain(expected);
   });
 });
