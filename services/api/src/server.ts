@@ -12,7 +12,7 @@ import { hasDemoPassword, seedNewDatabase } from './seed';
 import { loadTokenSecret } from './auth/tokenSecret';
 import { Tokens } from './auth/tokens';
 import { listenForChanges } from './db/changeListener';
-import { CollectionStateCache } from './pxcodes/cache/stateCache';
+import { credentialInvalidation, usersChannel } from './auth/credentialChanges';
 
 /** Start-up: config -> database -> migrate -> seed a new database -> listen; SIGTERM drains and exits 0. */
 export async function serve(config: Config = loadConfig(), logger: Logger = createLogger(config.LOG_LEVEL)): Promise<void> {
@@ -46,9 +46,7 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   }
 
   const credentialCache = new CredentialCache(config.AUTH_CACHE_TTL * 1000, config.AUTH_CACHE_MAX);
-  // Opt-in: another replica's writes then reach this one through a notification (milliseconds), not at once.
-  const collectionState = config.CACHE_COLLECTION_STATE ? new CollectionStateCache() : undefined;
-  const changes = listenForChanges(connection.url, { credentials: credentialCache, collection: collectionState }, logger);
+  const changes = listenForChanges(connection.url, { [usersChannel]: credentialInvalidation(credentialCache) }, logger);
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, config.REDIS_TIMEOUT_MS, logger) : undefined;
   const limiters = redis ? redisLimiters(redis) : memoryLimiters;
   const app = buildApp({
@@ -60,7 +58,6 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     passwords: config.AUTH_MODES.basic,
     rateLimit: config.RATE_LIMIT && { setting: config.RATE_LIMIT, limiters },
     redis,
-    collectionState,
     publicUrl: config.PUBLIC_URL,
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT,

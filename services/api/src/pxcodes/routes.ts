@@ -39,7 +39,6 @@ export function pxcodeRoutes({ db, publicUrl, collectionState, answers, readStat
   });
   // Called when a write of this process has committed, before it is answered.
   const changed = <T>(result: T): T => {
-    collectionState.invalidate();
     return result;
   };
 
