@@ -60,8 +60,6 @@ async function main(): Promise<void> {
         ADMIN_USERNAME: user.name,
         ADMIN_PASSWORD: user.password,
         TOKEN_SECRET: randomBytes(48).toString('base64'),
-        // Production's default unless the caller asks to measure the opt-in.
-        CACHE_COLLECTION_STATE: process.env.CACHE_COLLECTION_STATE ?? 'false',
       },
       stdio: ['ignore', openSync(path.join(work, 'api.log'), 'w'), 'inherit'],
     });

@@ -29,45 +29,35 @@ DO $$
 DECLARE
   object record;
 BEGIN
-  -- An extension's objects stay with the extension's owner.
-  -- Tables first: each takes its indexes, triggers and serial sequences along.
+  -- What is in public and not yet starter_api's, as (kind, name), tables first. Left out: an
+  -- extension's objects (they stay with its owner), sequences a table owns, a table's row type,
+  -- array types and a range's multirange (each follows what it belongs to).
   FOR object IN
-    SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-      AND c.relowner <> 'starter_api'::regrole
-      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                        AND d.objid = c.oid AND d.deptype = 'e')
+    WITH owned AS (
+      SELECT 1 AS rank, 'TABLE' AS kind, c.oid::regclass::text AS name, 'pg_class'::regclass AS catalog, c.oid
+      FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+        AND c.relowner <> 'starter_api'::regrole
+      UNION ALL
+      SELECT 2, 'SEQUENCE', c.oid::regclass::text, 'pg_class'::regclass, c.oid
+      FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S'
+        AND c.relowner <> 'starter_api'::regrole
+        AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                          AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
+      UNION ALL
+      SELECT 3, 'ROUTINE', p.oid::regprocedure::text, 'pg_proc'::regclass, p.oid
+      FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.proowner <> 'starter_api'::regrole
+      UNION ALL
+      SELECT 4, 'TYPE', t.oid::regtype::text, 'pg_type'::regclass, t.oid
+      FROM pg_type t WHERE t.typnamespace = 'public'::regnamespace AND t.typowner <> 'starter_api'::regrole
+        AND t.typtype IN ('b', 'c', 'd', 'e', 'r')
+        AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+        AND NOT EXISTS (SELECT FROM pg_type e WHERE e.typarray = t.oid)
+    )
+    SELECT kind, name FROM owned o
+    WHERE NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = o.catalog AND d.objid = o.oid AND d.deptype = 'e')
+    ORDER BY rank, name
   LOOP
-    EXECUTE format('ALTER TABLE %s OWNER TO starter_api', object.name);
-  END LOOP;
-  FOR object IN
-    SELECT c.oid::regclass AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = 'public' AND c.relkind = 'S' AND c.relowner <> 'starter_api'::regrole
-      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                        AND d.objid = c.oid AND d.deptype = 'e')
-  LOOP
-    EXECUTE format('ALTER SEQUENCE %s OWNER TO starter_api', object.name);
-  END LOOP;
-  FOR object IN
-    SELECT p.oid::regprocedure AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname = 'public' AND p.proowner <> 'starter_api'::regrole
-      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                        AND d.objid = p.oid AND d.deptype = 'e')
-  LOOP
-    EXECUTE format('ALTER ROUTINE %s OWNER TO starter_api', object.name);
-  END LOOP;
-  -- Types and domains made on their own; a table's row type, an array type and a range's
-  -- multirange follow what they belong to.
-  FOR object IN
-    SELECT t.oid::regtype AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-    WHERE n.nspname = 'public' AND t.typowner <> 'starter_api'::regrole
-      AND t.typtype IN ('b', 'c', 'd', 'e', 'r')
-      AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
-      AND NOT EXISTS (SELECT FROM pg_type e WHERE e.typarray = t.oid)
-      AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
-                        AND d.objid = t.oid AND d.deptype = 'e')
-  LOOP
-    EXECUTE format('ALTER TYPE %s OWNER TO starter_api', object.name);
+    EXECUTE format('ALTER %s %s OWNER TO starter_api', object.kind, object.name);
   END LOOP;
   -- Schemas starter_api made while it owned the database (it no longer may): an operator decides.
   FOR object IN

@@ -36,8 +36,6 @@ export interface AppDeps {
   /** RATE_LIMIT, counted in the store the limiters use. */
   rateLimit?: { setting: RateLimitSetting; limiters: LimiterFactory } | undefined;
   redis?: RedisConnection | undefined;
-  /** The collection's count and version in memory, kept true by the change listener. */
-  collectionState?: CollectionStateCache | undefined;
   publicUrl?: string | undefined;
   trustProxy?: boolean | number | string[];
   bodyLimit?: string;
@@ -97,7 +95,7 @@ export function buildApp(deps: AppDeps): RequestListener {
     authenticator: new Authenticator(deps.db, deps.credentialCache, deps.loginThrottle, deps.tokens),
     apiAccepts: { passwords: deps.passwords ?? true, tokens: deps.tokens !== undefined },
     rateLimiter,
-    collectionState: deps.collectionState ?? new CollectionStateCache(),
+    collectionState: new CollectionStateCache(),
     answers: new PageCache(),
     readState: () => pxcodeService.collectionState(deps.db),
   };

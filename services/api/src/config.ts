@@ -104,7 +104,6 @@ const schema = z.object({
   SEED_SAMPLE_DATA: boolean.default(true),
   EMBEDDED_PG_DIR: z.string().min(1).default(path.join(projectRoot, '.data', 'postgres')),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
-  CACHE_COLLECTION_STATE: boolean.default(false),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(0).max(600).default(10),
 }).superRefine(({ AUTH_FAILURES_PER_MINUTE: perAddress, AUTH_FAILURES_PER_NAME_PER_MINUTE: perName }, context) => {
   // A single address must meet its own limit first, or one mistyping client would block the name for all.

@@ -13,7 +13,7 @@ import { demoPassword, seedNewDatabase, usersWithDemoPassword } from './seed';
 import { loadTokenSecret } from './auth/tokenSecret';
 import { Tokens } from './auth/tokens';
 import { listenForChanges } from './db/changeListener';
-import { CollectionStateCache } from './pxcodes/cache/stateCache';
+import { credentialInvalidation, usersChannel } from './auth/credentialChanges';
 
 type DatabaseConnection = Awaited<ReturnType<typeof connectDatabase>>;
 
@@ -69,9 +69,7 @@ async function refuseExposedDemoUsers(config: Config, connection: DatabaseConnec
 /** The caches, the change listener, the limit store and the app that uses them. */
 function wire(config: Config, logger: Logger, connection: DatabaseConnection, tokens: Tokens | undefined): Wired {
   const credentialCache = new CredentialCache(config.AUTH_CACHE_TTL * 1000, config.AUTH_CACHE_MAX);
-  // Opt-in: another replica's writes then reach this one through a notification (milliseconds), not at once.
-  const collectionState = config.CACHE_COLLECTION_STATE ? new CollectionStateCache() : undefined;
-  const changes = listenForChanges(connection.url, { credentials: credentialCache, collection: collectionState }, logger);
+  const changes = listenForChanges(connection.url, { [usersChannel]: credentialInvalidation(credentialCache) }, logger);
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, config.REDIS_TIMEOUT_MS, logger) : undefined;
   const limiters = redis ? redisLimiters(redis) : memoryLimiters;
   const app = buildApp({
@@ -83,7 +81,6 @@ function wire(config: Config, logger: Logger, connection: DatabaseConnection, to
     passwords: config.AUTH_MODES.basic,
     rateLimit: config.RATE_LIMIT && { setting: config.RATE_LIMIT, limiters },
     redis,
-    collectionState,
     publicUrl: config.PUBLIC_URL,
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT,

@@ -8,6 +8,7 @@ import { memoryLimiters, type Limiter, type LimiterFactory } from '../src/limits
 import { LoginThrottle } from '../src/auth/loginThrottle';
 import { createLogger } from '../src/logger';
 import { deleteUser, setPassword } from '../src/users/repository';
+import { credentialInvalidation, usersChannel } from '../src/auth/credentialChanges';
 import { listenForChanges } from '../src/db/changeListener';
 import { addTestUser, buildTestApp, createTestDatabase, rawHttp, user, waitUntil, type TestDatabase } from './helpers';
 
@@ -219,7 +220,7 @@ describe('the verified-credential cache', () => {
   test('when the users table is recreated (resetdb) or truncated, then every cached credential goes', async () => {
     const own = await createTestDatabase();
     const credentialCache = new CredentialCache(60_000, 100);
-    const listener = listenForChanges(own.url, { credentials: credentialCache }, createLogger('silent'));
+    const listener = listenForChanges(own.url, { [usersChannel]: credentialInvalidation(credentialCache) }, createLogger('silent'));
     try {
       await addTestUser(own.db, 'before-reset', 'pw');
       const { app } = buildTestApp(own.db, { credentialCache });
@@ -248,7 +249,7 @@ describe('the verified-credential cache', () => {
   test('when a password changes in the database, then the old password stops working at once', async () => {
     await addTestUser(database.db, 'changer', 'old-password');
     const credentialCache = new CredentialCache(60_000, 100);
-    const listener = listenForChanges(database.url, { credentials: credentialCache }, createLogger('silent'));
+    const listener = listenForChanges(database.url, { [usersChannel]: credentialInvalidation(credentialCache) }, createLogger('silent'));
     try {
       const { app } = buildTestApp(database.db, { credentialCache });
       await waitUntil(async () => {

@@ -1,19 +1,14 @@
 import request from 'supertest';
-import { listenForChanges, type ChangeListener } from '../src/db/changeListener';
 import { recreateSchema } from '../src/db/database';
-import { createLogger } from '../src/logger';
-import { CollectionStateCache } from '../src/pxcodes/cache/stateCache';
 import { importFile } from '../src/pxcodes/importer';
 import { sampleDataFile } from '../src/seed';
 import {
   addTestUser,
   buildTestApp,
   createTestDatabase,
-  databaseProxy,
   expectError,
   sampleDataFixture,
   userAuth as auth,
-  waitUntil,
   type TestDatabase,
 } from './helpers';
 
@@ -350,154 +345,5 @@ describe('a page and its total under concurrent writes', () => {
     } finally {
       await own.drop();
     }
-  });
-});
-
-describe('with the change listener: the count and version kept in memory between writes', () => {
-  let own: TestDatabase;
-  let ownApp: ReturnType<typeof buildTestApp>['app'];
-  let collectionState: CollectionStateCache;
-  let listener: ChangeListener;
-  let queries = 0;
-  const total = async () => (await request(ownApp).get('/api/v1.0/pxcodes/?per_page=10').auth(...auth)).body.meta.total as number;
-
-  beforeAll(async () => {
-    own = await createTestDatabase();
-    await addTestUser(own.db);
-    await importFile(own.db, sampleDataFile);
-    collectionState = new CollectionStateCache();
-    listener = listenForChanges(own.url, { collection: collectionState }, createLogger('silent'));
-    await waitUntil(() => collectionState.isEnabled);
-    ({ app: ownApp } = buildTestApp(own.db, { collectionState, publicUrl: 'http://localhost:5000' }));
-    own.db.on('query', () => queries++);
-  });
-  afterAll(async () => {
-    await listener.stop();
-    await own.drop();
-  });
-
-  test('when a page is asked for again, then not one query reaches the database', async () => {
-    const first = await request(ownApp).get('/api/v1.0/pxcodes/').auth(...auth); // credentials, state and page cached now
-    const before = queries;
-    const second = await request(ownApp).get('/api/v1.0/pxcodes/').auth(...auth);
-    expect(queries).toBe(before);
-    expect(second.body).toEqual(first.body);
-  });
-
-  test("when this process writes, then its clients see the new total at once, without waiting for the notification", async () => {
-    expect(await total()).toBe(100);
-    await request(ownApp).post('/api/v1.0/pxcodes/').auth(...auth).send({ pxcode: 'MINE', procedure: 'X' });
-    expect(await total()).toBe(101);
-    await request(ownApp).delete('/api/v1.0/pxcodes/MINE').auth(...auth);
-    expect(await total()).toBe(100);
-  });
-
-  test('when an item is asked for again, then no query; it answers as the uncached path does and follows changes', async () => {
-    const item = () => request(ownApp).get('/api/v1.0/pxcodes/039').auth(...auth);
-    const uncached = await request(buildTestApp(own.db, { publicUrl: 'http://localhost:5000' }).app).get('/api/v1.0/pxcodes/039').auth(...auth);
-    const first = await item();
-    const before = queries;
-    const second = await item();
-    expect(queries).toBe(before);
-    for (const res of [first, second]) {
-      expect(res.status).toBe(200);
-      expect(res.body).toEqual(uncached.body);
-      expect(res.headers.etag).toBe(uncached.headers.etag);
-      expect(res.headers['content-type']).toBe(uncached.headers['content-type']);
-    }
-    expect((await item().set('If-None-Match', first.headers.etag as string)).status).toBe(304);
-    // Its own change, at once; someone else's, once notified.
-    await request(ownApp).patch('/api/v1.0/pxcodes/039').auth(...auth).send({ procedure: 'PATCHED HERE' });
-    expect((await item()).body.procedure).toBe('PATCHED HERE');
-    await own.db('starter_pxcodes').where({ pxcode: '039' }).update({ procedure: 'PATCHED ELSEWHERE' });
-    await waitUntil(async () => (await item()).body.procedure === 'PATCHED ELSEWHERE', 2000);
-    await request(ownApp).delete('/api/v1.0/pxcodes/039').auth(...auth);
-    expect((await item()).status).toBe(404);
-  });
-
-  test('when another process (psql, a replica, an import) writes, then the list follows as soon as it is notified', async () => {
-    const start = await total();
-    await own.db('starter_pxcodes').insert({ pxcode: 'ELSEWHERE', procedure: 'X' });
-    await waitUntil(async () => (await total()) === start + 1, 2000);
-    await own.db.raw('truncate starter_pxcodes');
-    await waitUntil(async () => (await total()) === 0, 2000);
-    await importFile(own.db, sampleDataFile);
-    await waitUntil(async () => (await total()) === 100, 2000);
-    await recreateSchema(own.db);
-    await addTestUser(own.db);
-    await waitUntil(async () => (await total()) === 0, 2000);
-    // The README's recount by hand, after a load that bypassed the triggers, is heard too.
-    await own.db.raw("SET session_replication_role = replica; INSERT INTO starter_pxcodes (pxcode, procedure) VALUES ('QUIET', 'X'); SET session_replication_role = DEFAULT");
-    await own.db.raw('UPDATE starter_pxcodes_state SET total = (SELECT count(*) FROM starter_pxcodes), version = version + 1');
-    await waitUntil(async () => (await total()) === 1, 2000);
-  });
-
-  test('when the listening connection dies without a word, then the heartbeat finds out and the cache goes off', async () => {
-    const proxy = await databaseProxy(new URL(own.url));
-    const cache = new CollectionStateCache();
-    const quiet = listenForChanges(proxy.url, { collection: cache }, createLogger('silent'), { everyMs: 100, timeoutMs: 300 });
-    try {
-      await waitUntil(() => cache.isEnabled);
-      proxy.freeze(); // packets stop; no FIN, no RST, as when a NAT forgets the connection
-      await waitUntil(() => !cache.isEnabled, 3000);
-    } finally {
-      await quiet.stop();
-      proxy.close();
-    }
-  });
-
-  test('when the listener is down, then the state is read on every request again (exact at once)', async () => {
-    await listener.stop();
-    expect(collectionState.isEnabled).toBe(false);
-    const before = await total();
-    await own.db('starter_pxcodes').insert({ pxcode: 'UNHEARD', procedure: 'X' });
-    expect(await total()).toBe(before + 1);
-  });
-});
-
-describe('CollectionStateCache', () => {
-  const state = (version: string) => ({ total: 1, version });
-
-  test('when kept longer than its maximum age, then the state is read again even without a notification', async () => {
-    let now = 0;
-    const cache = new CollectionStateCache(1000, () => now);
-    cache.setEnabled(true);
-    expect(await cache.read(async () => state('a'))).toEqual(state('a'));
-    expect(await cache.read(async () => state('b'))).toEqual(state('a'));
-    now = 1000;
-    expect(await cache.read(async () => state('c'))).toEqual(state('c'));
-  });
-
-  test('when requests arrive while the row is being read, then they share the next read, never one sent before they came', async () => {
-    const cache = new CollectionStateCache(); // not opted in: nothing kept between requests
-    const pending: Array<(value: ReturnType<typeof state>) => void> = [];
-    const load = () => new Promise<ReturnType<typeof state>>((resolve) => pending.push(resolve));
-    const first = cache.read(load);
-    const later = [cache.read(load), cache.read(load), cache.read(load)];
-    expect(pending).toHaveLength(1); // one read on its way, the others wait for the next
-    pending[0]!(state('before'));
-    expect((await first).version).toBe('before');
-    await waitUntil(() => pending.length === 2);
-    const latecomer = cache.read(load); // arrived while the second read is on its way
-    pending[1]!(state('after'));
-    expect((await Promise.all(later)).map((read) => read.version)).toEqual(['after', 'after', 'after']);
-    await waitUntil(() => pending.length === 3);
-    pending[2]!(state('latest'));
-    expect((await latecomer).version).toBe('latest');
-    expect(pending).toHaveLength(3);
-  });
-
-  test('when a change lands while the row is being read (opted in), then that read is not kept', async () => {
-    const cache = new CollectionStateCache();
-    cache.setEnabled(true);
-    let release!: () => void;
-    const slow = () => new Promise<ReturnType<typeof state>>((resolve) => (release = () => resolve(state('old'))));
-    const before = cache.read(slow);
-    cache.invalidate(); // a write lands while the row is being read
-    const after = cache.read(async () => state('new'));
-    release();
-    expect((await before).version).toBe('old');
-    expect((await after).version).toBe('new');
-    expect((await cache.read(async () => state('unused'))).version).toBe('new');
   });
 });

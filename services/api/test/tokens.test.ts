@@ -9,6 +9,7 @@ import { CredentialCache } from '../src/auth/credentialCache';
 import { recreateSchema } from '../src/db/database';
 import { createLogger } from '../src/logger';
 import { Tokens } from '../src/auth/tokens';
+import { credentialInvalidation, usersChannel } from '../src/auth/credentialChanges';
 import { listenForChanges } from '../src/db/changeListener';
 import { createUser, deleteUser, setPassword } from '../src/users/repository';
 import { addTestUser, buildTestApp, createTestDatabase, testTokenSecret, user, waitUntil, type TestDatabase } from './helpers';
@@ -190,7 +191,7 @@ describe('a token stops working when its user changes', () => {
     // Two replicas, each with its own cache, each hearing user changes from PostgreSQL.
     const replicas = [0, 1].map(() => {
       const credentialCache = new CredentialCache(60_000, 100);
-      const listener = listenForChanges(database.url, { credentials: credentialCache }, createLogger('silent'));
+      const listener = listenForChanges(database.url, { [usersChannel]: credentialInvalidation(credentialCache) }, createLogger('silent'));
       return { ...buildTestApp(database.db, { credentialCache }), listener };
     });
     try {

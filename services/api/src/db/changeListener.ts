@@ -1,19 +1,20 @@
 import { Client } from 'pg';
-import type { CredentialCache } from '../auth/credentialCache';
 import type { Logger } from '../logger';
-import type { CollectionStateCache } from '../pxcodes/cache/stateCache';
 
 export interface ChangeListener {
   stop(): Promise<void>;
 }
 
-/** What a process keeps in memory that PostgreSQL's notifications keep true. */
-export interface ChangeTargets {
-  /** Cached credentials, dropped the moment a user's row changes (the users trigger). */
-  credentials?: CredentialCache;
-  /** The collection's count and version, dropped at every write to the pxcodes (their trigger). */
-  collection?: CollectionStateCache;
+/** What one channel's notifications keep true in this process's memory. */
+export interface ChannelHandler {
+  /** Called with each notification's payload. */
+  notified(payload: string): void;
+  /** false while notifications may be missed (not yet connected, lost, stopped), true once heard again. */
+  listening(heard: boolean): void;
 }
+
+/** Handlers by channel name: only these channels are listened to. */
+export type ChannelHandlers = Record<string, ChannelHandler>;
 
 /** How often the listening connection proves it is alive, and how long the proof may take. */
 export interface Heartbeat {
@@ -21,94 +22,95 @@ export interface Heartbeat {
   timeoutMs: number;
 }
 
+const firstRetryMs = 500;
+const lastRetryMs = 30_000;
+
 /**
- * One LISTEN connection per process, reconnecting on its own. While it is down nothing is kept in
- * memory (each cache is off), so no process goes on serving what another has changed. An idle
- * LISTEN socket can die without a word (a NAT or firewall forgetting it, a host gone): TCP
+ * One LISTEN connection per process, reconnecting on its own with a growing delay. While it is
+ * down every handler hears `listening(false)`, so no process goes on serving what another has
+ * changed. An idle LISTEN socket can die without a word (a NAT forgetting it, a host gone): TCP
  * keepalive and a query every few seconds find that out, and it counts as down.
  * Needs a direct (or session-pooled) connection: behind a transaction pooler, LISTEN hears nothing.
  */
 export function listenForChanges(
   url: string,
-  targets: ChangeTargets,
+  handlers: ChannelHandlers,
   logger: Logger,
-  { everyMs, timeoutMs }: Heartbeat = { everyMs: 5000, timeoutMs: 3000 },
+  heartbeat: Heartbeat = { everyMs: 5000, timeoutMs: 3000 },
 ): ChangeListener {
-  let client: Client | undefined;
-  let stopped = false;
-  let retryDelay = 500;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let heartbeat: NodeJS.Timeout | undefined;
-  const setListening = (listening: boolean) => {
-    targets.credentials?.setEnabled(listening);
-    targets.collection?.setEnabled(listening);
-  };
+  const listener = new Listener(url, handlers, logger, heartbeat);
+  listener.connect();
+  return { stop: () => listener.stop() };
+}
 
-  const reconnectLater = () => {
-    setListening(false);
-    if (stopped || retryTimer) return;
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      void connect();
-    }, retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 30_000);
-  };
+class Listener {
+  private client: Client | undefined;
+  private stopped = false;
+  private retryDelay = firstRetryMs;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
 
-  const connect = async () => {
-    const current = new Client({ connectionString: url, keepAlive: true });
-    client = current;
-    current.on('notification', (message) => {
-      if (message.channel === 'starter_pxcodes_changed') targets.collection?.invalidate();
-      if (message.channel !== 'starter_users_changed' || message.payload === undefined) return;
-      // '*' is sent when the whole users table was emptied or recreated.
-      if (message.payload === '*') targets.credentials?.clear();
-      else targets.credentials?.invalidateUser(message.payload);
+  constructor(
+    private readonly url: string,
+    private readonly handlers: ChannelHandlers,
+    private readonly logger: Logger,
+    private readonly heartbeat: Heartbeat,
+  ) {
+    this.setListening(false);
+  }
+
+  connect(): void {
+    const client = new Client({ connectionString: this.url, keepAlive: true });
+    this.client = client;
+    client.on('notification', ({ channel, payload }) => this.handlers[channel]?.notified(payload ?? ''));
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client));
+    void this.listen(client).catch((error: Error) => this.lost(client, error));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeatTimer);
+    this.setListening(false);
+    await this.client?.end().catch(() => undefined);
+  }
+
+  private async listen(client: Client): Promise<void> {
+    await client.connect();
+    for (const channel of Object.keys(this.handlers)) await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    if (this.stopped) return void (await client.end());
+    this.retryDelay = firstRetryMs;
+    this.setListening(true);
+    this.heartbeatTimer = setInterval(() => this.beat(client), this.heartbeat.everyMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private beat(client: Client): void {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the change listener did not answer in time')), this.heartbeat.timeoutMs);
     });
-    const lost = (error?: Error) => {
-      if (stopped || client !== current) return;
-      client = undefined;
-      clearInterval(heartbeat);
-      logger.warn({ err: error }, 'lost the database change listener; in-memory caches off until it is back');
-      void current.end().catch(() => undefined);
-      reconnectLater();
-    };
-    current.on('error', lost);
-    current.on('end', () => lost());
-    try {
-      await current.connect();
-      if (targets.credentials) await current.query('LISTEN starter_users_changed');
-      if (targets.collection) await current.query('LISTEN starter_pxcodes_changed');
-      if (stopped) return void (await current.end());
-      retryDelay = 500;
-      setListening(true);
-      heartbeat = setInterval(() => {
-        let timer: NodeJS.Timeout | undefined;
-        const deadline = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('the change listener did not answer in time')), timeoutMs);
-        });
-        Promise.race([current.query('SELECT 1'), deadline]).then(
-          () => clearTimeout(timer),
-          (error: Error) => {
-            clearTimeout(timer);
-            lost(error);
-          },
-        );
-      }, everyMs);
-      heartbeat.unref();
-    } catch (error) {
-      lost(error as Error);
-    }
-  };
+    Promise.race([client.query('SELECT 1'), deadline])
+      .catch((error: Error) => this.lost(client, error))
+      .finally(() => clearTimeout(timer));
+  }
 
-  setListening(false);
-  void connect();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(retryTimer);
-      clearInterval(heartbeat);
-      setListening(false);
-      await client?.end().catch(() => undefined);
-    },
-  };
+  private lost(client: Client, error?: Error): void {
+    if (this.stopped || this.client !== client) return;
+    this.client = undefined;
+    clearInterval(this.heartbeatTimer);
+    this.logger.warn({ err: error }, 'lost the database change listener; in-memory caches off until it is back');
+    void client.end().catch(() => undefined);
+    this.setListening(false);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connect();
+    }, this.retryDelay);
+    this.retryDelay = Math.min(this.retryDelay * 2, lastRetryMs);
+  }
+
+  private setListening(heard: boolean): void {
+    for (const handler of Object.values(this.handlers)) handler.listening(heard);
+  }
 }

@@ -50,11 +50,10 @@ export async function migrate(db: Database): Promise<string[]> {
 
 /**
  * Drops every table the migrations made and makes them again: all data is gone. Dropping a table
- * fires no trigger, so every API process is told here that all its cached credentials and its
- * copy of the collection's state are void.
+ * fires no trigger, so every API process is told here that all its cached credentials are void.
  */
 export async function recreateSchema(db: Database): Promise<void> {
-  const notify = () => db.raw(`select pg_notify('starter_users_changed', '*'), pg_notify('starter_pxcodes_changed', '')`);
+  const notify = () => db.raw(`select pg_notify('starter_users_changed', '*')`);
   try {
     await db.migrate.rollback({ migrationSource }, true);
     await notify(); // the data is gone from here on, even if making the tables again fails

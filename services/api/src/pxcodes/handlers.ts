@@ -32,12 +32,6 @@ interface Rendered {
 
 const collectionUrl = (ctx: PxcodeContext, req: Request) => `${baseUrl(req, ctx.publicUrl)}${req.baseUrl}/`;
 
-/** Called when a write of this process has committed, before it is answered. */
-function changed<T>({ collectionState }: PxcodeContext, result: T): T {
-  collectionState.invalidate();
-  return result;
-}
-
 /**
  * A GET answered with what was rendered for the same request at the current version, else
  * rendered now, sent, and then kept (an answer that cannot be sent is never replayed).
@@ -97,7 +91,7 @@ export const readPxcode = (ctx: PxcodeContext): RequestHandler<PxcodeParams> =>
 export const createPxcode =
   (ctx: PxcodeContext): RequestHandler =>
   async (req, res) => {
-    const row = changed(ctx, await service.create(ctx.db, createBody.parse(req.body)));
+    const row = await service.create(ctx.db, createBody.parse(req.body));
     const url = collectionUrl(ctx, req);
     sendRendered(res.status(201).location(itemOf(url, row).url), renderItem(url, row));
   };
@@ -107,13 +101,13 @@ export const updatePxcode =
   (ctx: PxcodeContext, body: { parse(input: unknown): PxcodeChanges }): RequestHandler<PxcodeParams> =>
   async (req, res) => {
     const changes = body.parse(req.body);
-    const row = changed(ctx, await service.update(ctx.db, req.params.pxcode, changes, ifMatch(req)));
+    const row = await service.update(ctx.db, req.params.pxcode, changes, ifMatch(req));
     sendRendered(res, renderItem(collectionUrl(ctx, req), row));
   };
 
 export const deletePxcode =
   (ctx: PxcodeContext): RequestHandler<PxcodeParams> =>
   async (req, res) => {
-    changed(ctx, await service.remove(ctx.db, req.params.pxcode, ifMatch(req)));
+    await service.remove(ctx.db, req.params.pxcode, ifMatch(req));
     res.status(204).end();
   };

@@ -1,8 +1,7 @@
 import type { Knex } from 'knex';
 
-// API processes may keep the collection's count and version in memory between writes
-// (CACHE_COLLECTION_STATE); this tells all of them, at once, that the state row changed: every
-// trigger on the pxcodes updates it (COPY and TRUNCATE included), and so does a recount by hand.
+// For an opt-in since removed (the collection's state kept in memory between writes): told every
+// API process that the state row changed. Dropped by 20261203000000_pxcodes_notify_dropped.
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     CREATE FUNCTION starter_pxcodes_notify() RETURNS trigger LANGUAGE plpgsql AS $$

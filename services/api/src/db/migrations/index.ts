@@ -5,6 +5,7 @@ import * as usersTokenVersion from './20261126000000_users_token_version';
 import * as pxcodesNotify from './20261126010000_pxcodes_notify';
 import * as pxcodesCodeCollation from './20261126020000_pxcodes_code_collation';
 import * as usersUsernameNfc from './20261202000000_users_username_nfc';
+import * as pxcodesNotifyDropped from './20261203000000_pxcodes_notify_dropped';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '20261126010000_pxcodes_notify': pxcodesNotify,
   '20261126020000_pxcodes_code_collation': pxcodesCodeCollation,
   '20261202000000_users_username_nfc': usersUsernameNfc,
+  '20261203000000_pxcodes_notify_dropped': pxcodesNotifyDropped,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
