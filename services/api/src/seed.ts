@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Database } from './db/database';
 import { importFile } from './pxcodes/importer';
 import { isEmpty } from './pxcodes/repository';
-import { countUsers, createUser, type User } from './users/repository';
+import { countUsers, createUser, normalizeUsername, type User } from './users/repository';
 import { verifyPassword } from './users/passwords';
 
 /** The 100 MS-DRG codes and titles the seed loads, in the seed's INSERT format. */
@@ -42,9 +42,18 @@ export async function seedNewDatabase(
 
 export const demoPassword = 'admin';
 
-/** Every user who still signs in with the demo password, whatever ADMIN_USERNAME says now; slow (one hash each). */
-export async function usersWithDemoPassword(db: Database): Promise<string[]> {
-  const users = await db<User>('starter_users').select('username', 'password_hash').orderBy('username');
+/**
+ * The users who may still have the demo password: the first user (the one a new database is seeded
+ * with, whatever ADMIN_USERNAME was then), `admin` and ADMIN_USERNAME. At most three hashes, so a
+ * start stays quick however many users there are; the CLI refuses the demo password for anyone else
+ * while exposed.
+ */
+export async function usersWithDemoPassword(db: Database, adminUsername: string): Promise<string[]> {
+  const users = await db<User>('starter_users')
+    .select('username', 'password_hash')
+    .whereIn('username', [normalizeUsername(adminUsername), demoPassword])
+    .orWhere('id', db('starter_users').min('id'))
+    .orderBy('username');
   const demo = await Promise.all(users.map((user) => verifyPassword(demoPassword, user.password_hash)));
   return users.filter((_user, index) => demo[index]).map((user) => user.username);
 }

@@ -55,7 +55,7 @@ async function prepareDatabase(config: Config, logger: Logger): Promise<Database
 /** A database made earlier keeps the passwords its users were given then, whatever ADMIN_PASSWORD says. */
 async function refuseExposedDemoUsers(config: Config, connection: DatabaseConnection): Promise<void> {
   const exposed = exposure(config);
-  const users = exposed ? await usersWithDemoPassword(connection.db) : [];
+  const users = exposed ? await usersWithDemoPassword(connection.db, config.ADMIN_USERNAME) : [];
   if (!exposed || users.length === 0) return;
   await connection.close();
   const named = users.length === 1 ? `the user ${users[0]} still has` : `the users ${users.join(', ')} still have`;

@@ -62,12 +62,3 @@ export async function recreateSchema(db: Database): Promise<void> {
     await notify();
   }
 }
-
-export async function isReady(db: Database): Promise<boolean> {
-  try {
-    await db.raw('select 1');
-    return true;
-  } catch {
-    return false;
-  }
-}
