@@ -81,7 +81,8 @@ fresh=$(mktemp -d)
 cp -r scripts docker-compose.yml "$fresh"
 check "without .env, teardownStack.sh works" bash -c '"$1"/scripts/teardownStack.sh >/dev/null' _ "$fresh"
 check "  ... and stopStack.sh" bash -c '"$1"/scripts/stopStack.sh >/dev/null' _ "$fresh"
-out=$(cd "$fresh" && docker compose up --detach starter-redis 2>&1) && not_ok "plain docker compose up without API_DB_PASSWORD refuses" ||
+# One missing at a time: compose names whichever it meets first, in no fixed order.
+out=$(cd "$fresh" && REDIS_PASSWORD=set docker compose up --detach starter-redis 2>&1) && not_ok "plain docker compose up without API_DB_PASSWORD refuses" ||
   ok "plain docker compose up without API_DB_PASSWORD refuses"
 check "  ... naming it and startStack.sh" grep -q 'API_DB_PASSWORD.*scripts/startStack.sh' <<<"$out"
 out=$(cd "$fresh" && API_DB_PASSWORD=set docker compose up --detach starter-redis 2>&1) &&
