@@ -7,7 +7,6 @@ import { newPasswordProblem, newUsernameProblem } from './users/names';
 
 const projectRoot = path.resolve(__dirname, '../../..');
 
-// Express's 'trust proxy' accepts a boolean, a hop count, or a list of addresses/subnets.
 const trustProxy = z
   .string()
   .trim()
@@ -138,7 +137,6 @@ function resolveFileVariables(env: NodeJS.ProcessEnv): Record<string, string | u
   return resolved;
 }
 
-/** Reads and validates the environment once; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = schema.safeParse(resolveFileVariables(env));
   if (!result.success) {

@@ -4,13 +4,10 @@ import proxyAddr from 'proxy-addr';
 import { errorBody } from './errors';
 
 export interface ConnectionLimits {
-  /** Open connections in all. */
   max: number;
-  /** Open connections from one address that is not a trusted proxy. */
   perAddress: number;
   /** A connection with nothing sent or read for this long is cut, mid-answer too. */
   idleTimeoutMs: number;
-  /** TRUST_PROXY, as Express takes it. */
   trustProxy: boolean | number | string[];
 }
 
@@ -22,7 +19,6 @@ export function trustedProxy(trustProxy: ConnectionLimits['trustProxy']): (addre
   return (address) => trust(address, 0);
 }
 
-/** The total cap, the per-address cap and the idle cut, on a server not yet listening. */
 export function limitConnections(server: Server, limits: ConnectionLimits): void {
   server.maxConnections = limits.max;
   // With no 'timeout' listener Node destroys the idle socket.
@@ -54,7 +50,6 @@ const clientErrors: Record<string, { status: number; message: string }> = {
 };
 const badRequest = { status: 400, message: 'the request is not valid HTTP' };
 
-/** The bytes Node would send for a request it could not take, in the API's error shape. */
 export function clientErrorResponse(code: string | undefined): string {
   const { status, message } = clientErrors[code ?? ''] ?? badRequest;
   const body = errorBody(status, message);

@@ -27,7 +27,6 @@ export function errorBody(status: number, message: string): ErrorBody {
   return { status, error: STATUS_CODES[status] ?? 'Error', message };
 }
 
-/** Names each offending field, e.g. "pxcode: Required; procedure: must not be empty". */
 export function describeZodError(error: ZodError): string {
   return error.issues
     .map((issue) => {
@@ -97,7 +96,6 @@ export const notFound: RequestHandler = (req) => {
   throw new HttpError(404, `no resource at ${req.method} ${req.path}`);
 };
 
-/** The route's catch-all: OPTIONS lists the methods, any other method is 405 with Allow. */
 export function methodNotAllowed(allowed: string[]): RequestHandler {
   const allow = [...allowed, 'OPTIONS'].join(', ');
   return (req, res) => {
@@ -109,10 +107,7 @@ export function methodNotAllowed(allowed: string[]): RequestHandler {
   };
 }
 
-/**
- * Writes an error answer: `{status, error, message}`. Sent with end(), not json(): an error carries
- * no ETag that could pass for the resource's.
- */
+/** Sent with end(), not json(): an error carries no ETag that could pass for the resource's. */
 export function sendError(res: ServerResponse, error: Refusal): void {
   res.statusCode = error.status;
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
@@ -120,7 +115,6 @@ export function sendError(res: ServerResponse, error: Refusal): void {
   res.end(JSON.stringify(errorBody(error.status, error.message)));
 }
 
-/** The one place where errors become responses: always `{status, error, message}`, never a stack. */
 export function respondWithError(logger: Logger, error: unknown, req: IncomingMessage, res: ServerResponse): void {
   const known = toHttpError(error);
   const httpError = known ?? new HttpError(500, `an unexpected error occurred; it was logged with request id ${req.id}`);

@@ -3,11 +3,7 @@ import type { Database } from './db/database';
 import { methodNotAllowed } from './errors';
 import type { RedisConnection } from './limits/redis';
 
-/**
- * Liveness (the process answers) and readiness (the database answers), without auth, for probes.
- * Redis is reported but does not make the API unready: without it, rate limits are counted per
- * process and every request is still answered.
- */
+/** Redis is reported but never makes the API unready: without it limits are counted per process. */
 export function healthRoutes(db: Database, redis?: RedisConnection, maxAgeMs = 1000): Router {
   const router = Router();
   const databaseUp = sharedCheck((timeoutMs) => databaseAnswers(db, timeoutMs), maxAgeMs);
@@ -44,11 +40,7 @@ export async function databaseAnswers(db: Database, timeoutMs: number): Promise<
   }
 }
 
-/**
- * Probes are not limited: every caller gets a result at most `maxAgeMs` old, from one shared check.
- * A check late by half that counts as down, and none other starts before it ends: a hung database
- * holds one connection, not one per probe.
- */
+/** One shared check at a time, at most `maxAgeMs` old: a hung database holds one connection, not one per probe. */
 export function sharedCheck(check: (timeoutMs: number) => Promise<boolean>, maxAgeMs: number): () => Promise<boolean> {
   const timeoutMs = maxAgeMs / 2;
   let last: { up: boolean; at: number } | undefined;

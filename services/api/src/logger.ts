@@ -21,10 +21,7 @@ function prettyTransport(): pino.TransportSingleOptions | undefined {
   }
 }
 
-/**
- * JSON lines to stdout, or to another file descriptor (the CLI logs to stderr, its results go to
- * stdout), or to a stream (tests read what was logged).
- */
+/** JSON lines; the CLI logs to stderr, its results go to stdout. */
 export function createLogger(level: string, options: { fd?: 1 | 2; stream?: pino.DestinationStream } = {}): Logger {
   if (options.stream) return pino({ level, redact }, options.stream);
   const fd = options.fd ?? 1;
@@ -37,31 +34,24 @@ const requestIdPattern = /^[\w.:-]{1,128}$/;
 
 declare module 'node:http' {
   interface IncomingMessage {
-    /** The request id, also sent back as X-Request-Id. */
     id: string;
   }
 }
 
-/** What is known of a request beyond itself when its line is written. */
 export interface RequestLog {
   /** Answered by the cached-answers front, not by Express. */
   cached: boolean;
 }
 
-/**
- * One line per request, written when it ends: method, path, status, duration and a request id
- * (the client's X-Request-Id when it is sane, else a new one, sent back either way). Written with
- * one logger call and nothing built per request beyond that line (not pino-http: its per-request
- * child logger was the largest cost of a cached GET, see docs/performance.md).
- */
+/** One line per request, at its end. Not pino-http: its per-request child logger was the largest
+ * cost of a cached GET (docs/performance.md). */
 export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResponse): RequestLog {
   const incoming = req.headers['x-request-id'];
   const id = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
   res.setHeader('X-Request-Id', id);
   req.id = id;
   const started = performance.now();
-  // Read now: once an aborted request's socket is gone, its address may be too. The URL too:
-  // Express rewrites req.url while routing.
+  // Read now: an aborted request's socket may lose its address, and Express rewrites req.url.
   const { method, url } = req;
   const remoteAddress = req.socket.remoteAddress;
   const log: RequestLog = { cached: false };
@@ -69,7 +59,6 @@ export function logRequest(logger: Logger, req: IncomingMessage, res: ServerResp
   res.once('close', () => {
     const line = {
       req: { id, method, url, remoteAddress },
-      // A request abandoned before its answer began has no status to tell.
       ...(res.headersSent ? { res: { statusCode: res.statusCode } } : {}),
       responseTime: Math.round((performance.now() - started) * 10) / 10,
       ...(log.cached ? { cached: true } : {}),

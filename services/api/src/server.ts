@@ -17,7 +17,6 @@ import { credentialInvalidation, usersChannel } from './auth/credentialChanges';
 
 type DatabaseConnection = Awaited<ReturnType<typeof connectDatabase>>;
 
-/** What runs beside the HTTP server and is closed after it. */
 interface Wired {
   app: RequestListener;
   close: () => Promise<void>;
@@ -36,7 +35,6 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   stopOnSignals(server, config, logger, wired.close);
 }
 
-/** Connects, migrates and, on a new database, creates the admin user and the sample data. */
 async function prepareDatabase(config: Config, logger: Logger): Promise<DatabaseConnection> {
   const connection = await connectDatabase(config, logger);
   const applied = await migrate(connection.db);
@@ -66,7 +64,6 @@ async function refuseExposedDemoUsers(config: Config, connection: DatabaseConnec
   );
 }
 
-/** The caches, the change listener, the limit store and the app that uses them. */
 function wire(config: Config, logger: Logger, connection: DatabaseConnection, tokens: Tokens | undefined): Wired {
   const credentialCache = new CredentialCache(config.AUTH_CACHE_TTL * 1000, config.AUTH_CACHE_MAX);
   const changes = listenForChanges(connection.url, { [usersChannel]: credentialInvalidation(credentialCache) }, logger);
@@ -93,10 +90,7 @@ function wire(config: Config, logger: Logger, connection: DatabaseConnection, to
   return { app, close };
 }
 
-/**
- * Node's defaults hold a slow client for minutes; the caps keep a flood of connections from
- * taking the descriptors the database pool needs. Timeouts are checked often enough to hold.
- */
+/** Node's defaults hold a slow client for minutes; the caps keep descriptors for the database pool. */
 function createHttpServer(config: Config, app: RequestListener): Server {
   const headersTimeout = config.HEADERS_TIMEOUT_SECONDS * 1000;
   const server = createServer(
@@ -118,7 +112,6 @@ function createHttpServer(config: Config, app: RequestListener): Server {
   return server;
 }
 
-/** Listens on HOST:PORT and logs where; returns the port (PORT 0 picks one). */
 async function listen(server: Server, config: Config, logger: Logger): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -146,7 +139,6 @@ async function listen(server: Server, config: Config, logger: Logger): Promise<n
 
 const publicUrl = (config: Config, port: number) => config.PUBLIC_URL ?? `http://localhost:${port}`;
 
-/** The seed's session, on stderr for the person who typed npm start. */
 function announce(config: Config, port: number, tokens: Tokens | undefined): void {
   const url = publicUrl(config, port);
   const credentials = `${config.ADMIN_USERNAME}:${config.ADMIN_PASSWORD === demoPassword ? demoPassword : 'PASSWORD'}`;
@@ -160,7 +152,6 @@ function announce(config: Config, port: number, tokens: Tokens | undefined): voi
   );
 }
 
-/** SIGTERM or SIGINT: finish in-flight requests, close what was wired, exit 0. */
 function stopOnSignals(server: Server, config: Config, logger: Logger, closeWired: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

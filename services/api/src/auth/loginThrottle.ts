@@ -19,19 +19,14 @@ export function tooManyAttempts(retryAfter: number, by: 'address' | 'name' = 'ad
   };
 }
 
-/**
- * Password guessing must not take the CPU. Each attempt is booked before its hash runs (and given
- * back when right) against a budget per address and a larger one per user name; a spent budget
- * is 429 for a minute, no hash run. An address where the name signed in lately passes the name's
- * block. At most `concurrentHashes` hashes run at once (docs/design.md has the whole story).
- */
+/** Password guessing must not take the CPU: attempts are booked before hashing (docs/design.md, The door). */
 export class LoginThrottle {
   private readonly failures: Limiter;
   private readonly nameFailures: Limiter;
   private readonly verified: Limiter;
   private running = 0;
   private readonly waiting: (() => void)[] = [];
-  /** Blocked clients and until when (ms): known without a round trip to the store. */
+  /** Known without a round trip to the store. */
   private readonly blockedUntil = new Map<string, number>();
   /** Attempts of each address ('a:') and name ('n:') being checked here, and who waits for one to end. */
   private readonly inFlight = new Map<string, number>();
@@ -51,7 +46,6 @@ export class LoginThrottle {
     this.verified = limiters({ keyPrefix: 'login-verified', points: 1, duration: verifiedForSeconds });
   }
 
-  /** Books an attempt before its hash runs, so a burst is counted as it comes; then succeeded(), failed() or givenBack(). */
   async begin(client: string, name: string): Promise<LoginRefusal | undefined> {
     const address = `a:${client}`;
     const named = `n:${nameKey(name)}`;
@@ -81,7 +75,6 @@ export class LoginThrottle {
     }
   }
 
-  /** The attempt was right: it does not count, and this address is known for this name from now on. */
   async succeeded(client: string, name: string): Promise<void> {
     try {
       await this.giveBackBoth(client, name);
@@ -91,12 +84,10 @@ export class LoginThrottle {
     }
   }
 
-  /** The attempt was wrong: it stays counted. */
   failed(client: string, name: string): void {
     this.ended(client, name);
   }
 
-  /** The attempt could not be checked (a server-side failure): it does not count; never throws. */
   async givenBack(client: string, name: string): Promise<void> {
     await this.giveBackBoth(client, name).catch(() => undefined);
     this.ended(client, name);
@@ -158,7 +149,6 @@ export class LoginThrottle {
     while (this.blockedUntil.size > 100_000) this.blockedUntil.delete(this.blockedUntil.keys().next().value as string);
   }
 
-  /** Seconds this client is still blocked for, as far as this process has seen; synchronous. */
   blockedFor(client: string): number {
     const until = this.blockedUntil.get(client);
     if (until === undefined) return 0;
@@ -168,7 +158,6 @@ export class LoginThrottle {
     return 0;
   }
 
-  /** Runs `hash` when a slot is free; undefined when too many are already waiting. */
   async withHashSlot<T>(hash: () => Promise<T>): Promise<T | undefined> {
     if (this.running >= this.concurrentHashes) {
       if (this.waiting.length >= this.maxWaiting) return undefined;
@@ -186,7 +175,6 @@ export class LoginThrottle {
   }
 }
 
-/** Spends a point of `key`: undefined while within the budget, else the milliseconds to wait. */
 async function book(limiter: Limiter, points: number, key: string): Promise<number | undefined> {
   if (points <= 0) return undefined;
   try {

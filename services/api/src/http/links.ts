@@ -5,11 +5,9 @@ import { encodeCursor } from './cursors';
 // A DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port.
 const hostPattern = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
-/** The absolute base of every link: PUBLIC_URL when set, else the request's own origin. */
 export function baseUrl(req: Request, publicUrl: string | undefined): string {
   if (publicUrl) return publicUrl;
-  // req.host honours X-Forwarded-Host only when 'trust proxy' allows it. It goes into links and
-  // headers, so it must be a host and nothing else.
+  // req.host may come from X-Forwarded-Host and goes into headers: it must be a host, nothing else.
   const host = req.host ?? 'localhost';
   if (!hostPattern.test(host)) throw new HttpError(400, 'the Host header is not a valid host[:port]');
   return `${req.protocol}://${host}`;
@@ -51,10 +49,7 @@ export function pageMeta(collectionUrl: string, page: number, perPage: number, t
   };
 }
 
-/**
- * A keyset page: the seed's meta with `next` continuing by cursor. Its page number is not known
- * (null), nor is `prev`; `first` and `last` stay page-number links as in the seed.
- */
+/** A keyset page knows neither its number nor `prev`: both null. */
 export function cursorMeta(collectionUrl: string, perPage: number, total: number, nextAfter: number | undefined): PageMeta {
   return {
     ...pageMeta(collectionUrl, 1, perPage, total),
@@ -64,7 +59,6 @@ export function cursorMeta(collectionUrl: string, perPage: number, total: number
   };
 }
 
-/** The same links as an RFC 8288 Link header. */
 export function linkHeader(meta: Pick<PageMeta, 'first' | 'last' | 'prev' | 'next'>): string {
   const links: string[] = [];
   for (const rel of ['first', 'prev', 'next', 'last'] as const) {

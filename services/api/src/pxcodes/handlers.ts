@@ -10,7 +10,6 @@ import { itemEtag, itemOf, renderItem, renderPage, sendRendered } from './repres
 import { createBody, listQuery, pxcodeSchema, type PxcodeChanges } from './schema';
 import * as service from './service';
 
-/** What the handlers share: the database, the link base, and the caches of GET answers. */
 export interface PxcodeContext {
   db: Database;
   publicUrl: string | undefined;
@@ -18,7 +17,6 @@ export interface PxcodeContext {
   collectionState: CollectionStateCache;
   /** Rendered GET answers, shared with the cached-answers front (cache/answers.ts). */
   answers: PageCache;
-  /** Reads the collection's state row (through collectionState, which shares the reads). */
   readState: () => Promise<CollectionState>;
 }
 
@@ -32,10 +30,7 @@ interface Rendered {
 
 const collectionUrl = (ctx: PxcodeContext, req: Request) => `${baseUrl(req, ctx.publicUrl)}${req.baseUrl}/`;
 
-/**
- * A GET answered with what was rendered for the same request at the current version, else
- * rendered now, sent, and then kept (an answer that cannot be sent is never replayed).
- */
+/** Kept only once sent: an answer that cannot be sent is never replayed. */
 function answered<P extends Record<string, string>>(
   ctx: PxcodeContext,
   render: (req: Request<P>, state: CollectionState) => Promise<Rendered>,
@@ -52,7 +47,6 @@ function answered<P extends Record<string, string>>(
   };
 }
 
-/** The page the query asks for, by cursor or by number (`state` is the version just read). */
 async function renderList(ctx: PxcodeContext, req: Request, state: CollectionState): Promise<Rendered> {
   const url = collectionUrl(ctx, req);
   const query = listQuery.parse(req.query);
@@ -96,7 +90,6 @@ export const createPxcode =
     sendRendered(res.status(201).location(itemOf(url, row).url), renderItem(url, row));
   };
 
-/** PUT and PATCH: the same write, with the body checked by `body` (replaceBody or patchBody). */
 export const updatePxcode =
   (ctx: PxcodeContext, body: { parse(input: unknown): PxcodeChanges }): RequestHandler<PxcodeParams> =>
   async (req, res) => {

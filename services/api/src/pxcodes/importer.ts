@@ -29,11 +29,7 @@ export function formatOf(file: string): ImportFormat {
 
 const rowsOf = (file: string, format: ImportFormat, withLines = false) => (format === 'csv' ? csvRows(file, withLines) : sqlRows(file));
 
-/**
- * Imports a file of pxcodes in one transaction, streamed into COPY: a bad line stops the import
- * with its line number and nothing of the file stays in the database. An existing code is such an
- * error, unless `onConflict` says to skip it or to take the file's procedure.
- */
+/** One transaction streamed into COPY: a bad line (or existing code, unless onConflict) leaves nothing. */
 export async function importFile(db: Database, file: string, options: ImportOptions = {}): Promise<ImportResult> {
   const { onConflict = 'error', progressEvery = 100_000, onProgress } = options;
   const format = options.format ?? formatOf(file);
@@ -74,13 +70,11 @@ const insertUpdating = `INSERT INTO starter_pxcodes (pxcode, procedure)
   ) AS last ORDER BY position
   ON CONFLICT (pxcode) DO UPDATE SET procedure = EXCLUDED.procedure`;
 
-/** A unique violation on `pxcode` as an ImportError naming its line; any other error as it is. */
 async function namingTheDuplicate(db: Database, error: unknown, rows: AsyncIterable<SourceRow>): Promise<unknown> {
   const { code, detail } = error as { code?: string; detail?: string };
   const duplicate = code === '23505' ? /\(pxcode\)=\((.*)\)/.exec(detail ?? '')?.[1] : undefined;
   if (duplicate === undefined) return error;
-  // The import's transaction is aborted; whether the code was there before is asked outside it
-  // (inside a caller's transaction there is no outside: then the file alone decides).
+  // Asked outside the aborted transaction; inside a caller's, the file alone decides.
   const existedBefore = db.isTransaction ? false : (await db('starter_pxcodes').where({ pxcode: duplicate }).first('id')) !== undefined;
   const line = await lineOfDuplicate(rows, duplicate, existedBefore);
   return new ImportError(line, `pxcode '${duplicate}' already exists (use --on-conflict skip or update)`);

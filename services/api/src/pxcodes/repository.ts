@@ -32,10 +32,7 @@ function stateOf(row: { total?: unknown; version?: unknown; epoch?: unknown } | 
   return { total: Number(row?.total ?? 0), version: `${row?.epoch ?? ''}:${row?.version ?? 0}` };
 }
 
-/**
- * The rows of a query in id order, with the state, in one statement and so one snapshot: a page
- * never disagrees with its total, and is kept under the version its rows belong to.
- */
+/** Rows and state in one statement, one snapshot: a page never disagrees with its total or version. */
 async function withState(db: Database, query: Knex.QueryBuilder): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
   const { sql, bindings } = query.toSQL();
   const result = await db.raw<{ rows: (Partial<PxcodeRow> & { total: string; version: string; epoch: string })[] }>(
@@ -67,7 +64,6 @@ export function findByCodeForUpdate(db: Database, pxcode: string): Promise<Pxcod
   return db<PxcodeRow>(table).where({ pxcode }).forUpdate().first(columns);
 }
 
-/** Fails with SQLSTATE 23505 when the code exists. */
 export async function insert(db: Database, item: NewPxcode): Promise<PxcodeRow> {
   const [row] = await db<PxcodeRow>(table).insert(item).returning(columns);
   return row as PxcodeRow;

@@ -28,7 +28,6 @@ function trimSpace(text: string): string {
   return text.slice(start, end);
 }
 
-/** The rule for every piece of reference text, whether it comes through the API or an import. */
 export const procedureSchema = z
   .string({ error: required('a string') })
   .overwrite(trimSpace)

@@ -5,13 +5,8 @@ export const tooLong = (name: string): boolean => [...name].length > maxUsername
 
 const codePoint = (character: string) => `U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
-/**
- * What is wrong with a new user's name ("must ..."), if anything; judged in NFC, the form it is
- * stored in. No characters that cannot be seen or told apart in a log or a terminal (controls,
- * zero-width and bidirectional format characters, white space at either end), nor compatibility
- * forms (full-width `ＡＤＭＩＮ` would be a second `ADMIN` to the eye): NFKC folds those, so a
- * name that NFKC changes is refused, naming the plain form.
- */
+/** Judged in NFC. Nothing unseen in a log (controls, format characters, edge spaces), nor a name NFKC
+ * changes: full-width `ＡＤＭＩＮ` would be a second `ADMIN` to the eye. */
 export function newUsernameProblem(name: string): string | undefined {
   if (name === '') return 'must not be empty';
   if (name.includes(':')) return 'must not contain ":" (HTTP Basic auth cannot carry it)';
@@ -27,7 +22,6 @@ export function newUsernameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** What is wrong with a new password ("must ..."), if anything. */
 export function newPasswordProblem(password: string): string | undefined {
   if (!password) return 'must not be empty';
   // HTTP Basic auth cannot carry them (RFC 7617): such a password could never be used.

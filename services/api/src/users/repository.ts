@@ -10,17 +10,13 @@ export interface User {
 
 const table = 'starter_users';
 
-/**
- * User names are stored and looked up in NFC, so `café` typed as one code point or as `e` and a
- * combining accent is one user.
- */
+/** Names in NFC: `café` as one code point or with a combining accent is one user. */
 export const normalizeUsername = (username: string): string => username.normalize('NFC');
 
 export function findUserByName(db: Database, username: string): Promise<User | undefined> {
   return db<User>(table).where({ username: normalizeUsername(username) }).first('id', 'username', 'password_hash', 'token_version');
 }
 
-/** What a token is checked against: the user it names, as the user is now. */
 export function findTokenHolder(db: Database, username: string): Promise<Omit<User, 'password_hash'> | undefined> {
   return db<User>(table).where({ username: normalizeUsername(username) }).first('id', 'username', 'token_version');
 }
@@ -30,22 +26,17 @@ export async function countUsers(db: Database): Promise<number> {
   return Number(row?.count ?? 0);
 }
 
-/** Inserts the user; fails with SQLSTATE 23505 when the name is taken. */
 export async function createUser(db: Database, username: string, password: string): Promise<void> {
   await db(table).insert({ username: normalizeUsername(username), password_hash: await hashPassword(password) });
 }
 
-/**
- * The user of that exact name, else of its NFC form: a name left unnormalised by the migration
- * (its NFC form was taken) can still be reached by its own spelling.
- */
+/** Exact name first: one the migration left unnormalised (NFC taken) is reached by its spelling. */
 async function onUser(username: string, change: (username: string) => Promise<number>): Promise<boolean> {
   if ((await change(username)) > 0) return true;
   const normalized = normalizeUsername(username);
   return normalized !== username && (await change(normalized)) > 0;
 }
 
-/** Returns false when there is no such user. */
 export async function setPassword(db: Database, username: string, password: string): Promise<boolean> {
   const password_hash = await hashPassword(password);
   return onUser(username, (name) => db(table).where({ username: name }).update({ password_hash }));

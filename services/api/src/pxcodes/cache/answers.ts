@@ -19,14 +19,9 @@ export interface CachedAnswersOptions {
   trustProxy: unknown;
 }
 
-/** Answers from the cache or calls `next`. `user`: whom the credentials were verified for, if anyone. */
 export type CachedAnswers = (req: IncomingMessage, res: ServerResponse, user: AuthenticatedUser | undefined, log: RequestLog, next: () => void) => void | Promise<void>;
 
-/**
- * Repeated authenticated GETs answered in front of Express, which costs more per request than the
- * rest of a cached GET (docs/design.md). Only a hit at the current version is answered here, as
- * Express answered it; every miss and every error goes to Express, where the rules live.
- */
+/** Only a hit at the current version is answered before Express (docs/design.md); the rest go to it. */
 export function cachedAnswers(options: CachedAnswersOptions): CachedAnswers {
   const { answers, collectionState, readState, publicUrl } = options;
   const proxied = options.trustProxy !== false && options.trustProxy !== undefined && !publicUrl;

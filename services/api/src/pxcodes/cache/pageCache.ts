@@ -1,14 +1,10 @@
-/** A rendered answer: the exact bytes, their ETag, and for a list page its Link header. */
 export interface RenderedPage {
   body: Buffer;
   etag: string;
   link?: string;
 }
 
-/**
- * Rendered answers (list pages and items) by base URL and URL as sent, each served only while the
- * collection version it was stored under is current.
- */
+/** Each answer is served only while the version it was stored under is current. */
 export class PageCache {
   private version: string | undefined;
   private readonly pages = new Map<string, RenderedPage>();
@@ -31,7 +27,6 @@ export class PageCache {
     return version === this.version ? this.pages.get(key) : undefined;
   }
 
-  /** Whether an answer is kept for this key, at any version (says no without reading the version). */
   has(key: string): boolean {
     return this.pages.has(key);
   }
@@ -48,13 +43,11 @@ export class PageCache {
     this.remove(key);
     this.pages.set(key, page);
     this.bytes += sizeOf(key, page);
-    // A Map iterates in insertion order: the first key is the oldest answer.
     while ((this.bytes > this.maxBytes || this.pages.size > this.maxPages) && this.pages.size > 1) {
       this.remove(this.pages.keys().next().value as string);
     }
   }
 
-  /** Bytes held, keys included. */
   get size(): number {
     return this.bytes;
   }
