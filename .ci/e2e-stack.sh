@@ -138,6 +138,18 @@ check "postgres: read-only root, no-new-privileges, only the capabilities its en
   "$(hardening starter-postgres) $(docker inspect --format '{{.HostConfig.CapAdd}}' starter-postgres)" \
   "true [ALL] [no-new-privileges:true] [CHOWN DAC_OVERRIDE FOWNER SETGID SETUID]"
 
+step "connections through the published port"
+# Every client of a published port comes from the bridge's gateway: 150 held at once must all be served.
+held_ok=$(node -e '
+  const net = require("net");
+  const sockets = Array.from({ length: 150 }, () => net.connect(5000, "127.0.0.1"));
+  Promise.all(sockets.map((s) => new Promise((ok) => s.once("connect", ok).once("error", ok)))).then(() =>
+    Promise.all(sockets.map((s) => new Promise((ok) => {
+      let data = ""; s.on("data", (d) => (data += d)).once("close", () => ok(data.startsWith("HTTP/1.1 200"))).once("error", () => ok(false));
+      s.write("GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    }))).then((served) => console.log(served.filter(Boolean).length)));')
+check "150 connections held at once from the host are all served" equals "$held_ok" 150
+
 step "the API's database role"
 psql_admin() { docker exec starter-postgres sh -c 'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" --no-psqlrc -Atc "$1"' _ "$1"; }
 api_roles() { # the role and rolsuper of every connection the API container holds

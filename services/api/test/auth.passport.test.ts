@@ -9,7 +9,7 @@ import { CredentialsStrategy, passportAuthentication } from '../src/auth/passpor
 import { Tokens } from '../src/auth/tokens';
 import { errorHandler } from '../src/errors';
 import { createLogger } from '../src/logger';
-import { addTestUser, createTestDatabase, testTokenSecret, user, type TestDatabase } from './helpers';
+import { addTestUser, basic, createTestDatabase, testTokenSecret, user, type TestDatabase } from './helpers';
 
 let database: TestDatabase;
 let tokens: Tokens;
@@ -24,7 +24,6 @@ beforeAll(async () => {
 });
 afterAll(() => database.drop());
 
-const basic = (credentials: string) => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
 const both: Accepts = { passwords: true, tokens: true };
 const basicChallenge = 'Basic realm="starter", charset="UTF-8"';
 const bearerChallenge = 'Bearer realm="starter", error="invalid_token"';

@@ -10,7 +10,7 @@ import { createLogger } from '../src/logger';
 import { deleteUser, setPassword } from '../src/users/repository';
 import { credentialInvalidation, usersChannel } from '../src/auth/credentialChanges';
 import { listenForChanges } from '../src/db/changeListener';
-import { addTestUser, buildTestApp, createTestDatabase, rawHttp, user, waitUntil, type TestDatabase } from './helpers';
+import { addTestUser, basic, buildTestApp, createTestDatabase, rawHttp, user, waitUntil, type TestDatabase } from './helpers';
 
 let database: TestDatabase;
 
@@ -20,7 +20,6 @@ beforeAll(async () => {
 });
 afterAll(() => database.drop());
 
-const basic = (credentials: string) => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
 const challenge = 'Basic realm="starter", charset="UTF-8"';
 
 describe('basic auth on /api/v1.0', () => {
@@ -129,6 +128,16 @@ describe('basic auth on /api/v1.0', () => {
     await addTestUser(database.db, 'Zo\u0308e', 'pw');
     expect(await database.db('starter_users').where({ username: 'Z\u00f6e' }).first()).toBeDefined();
     expect((await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic('Z\u00f6e:pw'))).status).toBe(200);
+  });
+
+  test('when a user name of 100 characters holds characters outside the BMP, then it signs in (names count code points, as the column)', async () => {
+    const name = '🔑'.repeat(60) + 'k'.repeat(40); // 100 code points, 160 UTF-16 units
+    await addTestUser(database.db, name, 'pw-long-name');
+    const { app } = buildTestApp(database.db);
+    expect((await request(app).get('/api/v1.0/pxcodes/').set('Authorization', basic(`${name}:pw-long-name`))).status).toBe(200);
+    const issued = await request(app).get('/auth/request-token').set('Authorization', basic(`${name}:pw-long-name`));
+    expect(issued.status).toBe(200);
+    expect((await request(app).get('/api/v1.0/pxcodes/').set('Authorization', `Bearer ${issued.body.token}`)).status).toBe(200);
   });
 
   test('when the user name is longer than any name, then 401 (not a database error)', async () => {

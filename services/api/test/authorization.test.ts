@@ -1,6 +1,6 @@
 import { controlCharacterRefusal, credentialsOf, parseAuthorization, tokenOf } from '../src/auth/authorization';
+import { basic } from './helpers';
 
-const basic = (credentials: string) => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
 const jwtLike = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0ZXIifQ.c2lnbmF0dXJl';
 
 describe('parseAuthorization', () => {

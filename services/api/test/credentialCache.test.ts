@@ -45,6 +45,16 @@ describe('the credential cache', () => {
     expect(cache.get('a', 'old-password')).toBeUndefined();
   });
 
+  test('when changes went unheard during a check and are heard again before it ends, then its result is not cached', () => {
+    const cache = new CredentialCache(60_000, 10);
+    cache.setEnabled(false); // the listener lost its connection
+    const startedIn = cache.generation; // a check reads the old hash; the password changes unheard
+    cache.setEnabled(true); // the listener is back before the hash ends
+    cache.set('a', 'old-password', someone(), startedIn);
+    expect(cache.size).toBe(0);
+    expect(cache.get('a', 'old-password')).toBeUndefined();
+  });
+
   test('when an entry is past its TTL, then lookup still finds it, as stale, until it is evicted or invalidated', () => {
     let now = 0;
     const cache = new CredentialCache(1000, 10, () => now);

@@ -74,7 +74,10 @@ export const user = { username: 'tester', password: 'correct horse battery stapl
 export const userAuth = [user.username, user.password] as const;
 
 /** An Authorization header value for Basic credentials (UTF-8, as the API reads them). */
-export const basicAuthorization = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
+/** An Authorization header for `user:password` as written (colons, controls and all), in UTF-8. */
+export const basic = (credentials: string) => `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
+
+export const basicAuthorization = (username: string, password: string) => basic(`${username}:${password}`);
 
 export const bearerAuthorization = (token: string) => `Bearer ${token}`;
 

@@ -23,3 +23,22 @@ describe('CollectionStateCache', () => {
     expect(pending).toHaveLength(3);
   });
 });
+
+describe('CollectionStateCache when a read fails', () => {
+  test('then its readers get the error, readers waiting behind it get a read of their own, and the next reader starts afresh', async () => {
+    const cache = new CollectionStateCache();
+    const pending: Array<{ resolve: (value: { total: number; version: string }) => void; reject: (error: Error) => void }> = [];
+    const load = () => new Promise<{ total: number; version: string }>((resolve, reject) => pending.push({ resolve, reject }));
+    const failing = cache.read(load);
+    const waiting = cache.read(load); // arrived while the failing read was on its way
+    pending[0]!.reject(new Error('database gone'));
+    await expect(failing).rejects.toThrow('database gone');
+    await waitUntil(() => pending.length === 2);
+    pending[1]!.resolve({ total: 1, version: 'after' });
+    expect((await waiting).version).toBe('after');
+    const next = cache.read(load); // nothing in flight: a read of its own
+    expect(pending).toHaveLength(3);
+    pending[2]!.resolve({ total: 2, version: 'next' });
+    expect((await next).version).toBe('next');
+  });
+});

@@ -14,6 +14,7 @@ import type { CredentialCache } from './credentialCache';
 import { tooManyAttempts, type LoginThrottle } from './loginThrottle';
 import type { Tokens } from './tokens';
 import type { AuthenticatedUser } from '../users/authenticatedUser';
+import { isPossibleUsername } from '../users/names';
 import { findTokenHolder, findUserByName, type User } from '../users/repository';
 import { verifyAgainstNothing, verifyPassword } from '../users/passwords';
 
@@ -31,8 +32,6 @@ export interface Remembered {
   fresh: boolean;
   token: boolean;
 }
-
-const isPossibleUsername = (name: string) => name.length > 0 && name.length <= 100 && !name.includes('\0');
 
 const busy = () => new HttpError(503, 'too many logins are being checked; try again shortly', { 'Retry-After': '1' });
 

@@ -97,7 +97,8 @@ export class CredentialCache {
   /** Off while changes to users cannot be heard, so a changed password never outlives its change. */
   setEnabled(enabled: boolean): void {
     this.enabled = enabled;
-    if (!enabled) this.clear();
+    // Either way: a check begun while changes went unheard may have read a password since changed.
+    this.clear();
   }
 
   get size(): number {

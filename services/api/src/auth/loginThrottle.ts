@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Refusal } from '../errors';
 import { memoryLimiters, type Limiter, type LimiterFactory } from '../limits/limiters';
+import { isPossibleUsername } from '../users/names';
 
 /** A sign-in marks its address as known for that name for a day, whatever the replicas' caches forgot. */
 const verifiedFor = 24 * 3600;
@@ -204,4 +205,4 @@ function verifiedKey(client: string, name: string): string {
 }
 
 // Names no user can have share one key: an attacker's long garbage names cannot fill the store.
-const nameKey = (name: string) => (name.length <= 100 && !name.includes('\0') ? `name:${name}` : 'impossible');
+const nameKey = (name: string) => (isPossibleUsername(name) ? `name:${name}` : 'impossible');

@@ -23,7 +23,7 @@ export class CredentialsStrategy extends BasicStrategy {
 
   constructor(private readonly verifyCredentials: VerifyCredentials) {
     super({ realm, passReqToCallback: true }, (req, username, password, done) =>
-      verifyCredentials(req, { scheme: 'basic', username, password }, done),
+      verifyCredentials(req, { scheme: 'basic', username: username.normalize('NFC'), password }, done),
     );
   }
 

@@ -83,4 +83,3 @@ export const listQuery = z
     path: ['cursor'],
   });
 
-export type ListQuery = z.infer<typeof listQuery>;

@@ -3,6 +3,9 @@ export const maxUsernameLength = 100;
 
 export const tooLong = (name: string): boolean => [...name].length > maxUsernameLength;
 
+/** Could a user have this name (as sent, stored in NFC)? Impossible ones are refused without a query. */
+export const isPossibleUsername = (name: string): boolean => name !== '' && !name.includes('\0') && !tooLong(name.normalize('NFC'));
+
 const codePoint = (character: string) => `U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
 /** Judged in NFC. Nothing unseen in a log (controls, format characters, edge spaces), nor a name NFKC
