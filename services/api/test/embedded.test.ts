@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,17 +12,18 @@ import { freePort, waitUntil } from './helpers';
 const embedded = path.resolve(__dirname, '../dist/db/embedded.js');
 
 /**
- * A cluster started by a child process from dist/ (jest cannot import the package, an ES module):
+ * A cluster started by a child process from dist/ (jest cannot import the package, an ES module), its TMPDIR `tmp`:
  * `ready` resolves once it answers; `stop` stops it and waits for the child to end.
  */
-function startInChild(dir: string, port: number) {
+function startInChild(dir: string, port: number, tmp: string) {
   const script = `
     const quiet = { info() {}, debug() {}, error() {}, warn() {} };
     require(${JSON.stringify(embedded)}).startEmbeddedPostgres(${JSON.stringify(dir)}, ${port}, quiet).then((db) => {
       process.stdout.write('ready');
       process.stdin.on('end', () => db.stop().then(() => process.exit(0))).resume();
     }, (error) => (process.stderr.write(String(error)), process.exit(1)));`;
-  const child = spawn(process.execPath, ['-e', script], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+  const env = { ...process.env, TMPDIR: tmp };
+  const child = spawn(process.execPath, ['-e', script], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env });
   let errors = '';
   child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -43,16 +44,42 @@ afterAll(() => rm(parent, { recursive: true, force: true }));
 
 const initFolders = async (dir: string) => (await readdir(path.dirname(dir))).filter((name) => name.startsWith(`${path.basename(dir)}.init-`));
 
-/** Every file holding the password while the cluster is made: its mode and its folder's. */
-async function passwordFilesSeen(password: string, seen: Map<string, { mode: number; folderMode: number }>): Promise<void> {
-  for (const name of await readdir(tmpdir()).catch(() => [])) {
-    const inside = name.startsWith('starter-initdb-') ? await readdir(path.join(tmpdir(), name)).catch(() => []) : [];
-    const candidates = name.startsWith('pg-password-') ? [name] : inside.map((file) => path.join(name, file));
-    for (const file of candidates.map((candidate) => path.join(tmpdir(), candidate))) {
-      const [content, info, folder] = await Promise.all([readFile(file, 'utf8'), stat(file), stat(path.dirname(file))]).catch(() => []);
-      if (content?.trim() === password && info && folder) seen.set(file, { mode: info.mode & 0o777, folderMode: folder.mode & 0o777 });
-    }
+/** A folder of its own per test, holding the data dir `data` and the child's TMPDIR `tmp`. */
+async function testRoot(name: string) {
+  const root = path.join(parent, name);
+  await mkdir(path.join(root, 'tmp'), { recursive: true });
+  await chmod(root, 0o755);
+  return { root, dir: path.join(root, 'data'), tmp: path.join(root, 'tmp') };
+}
+
+/** Files under `root` holding the password, but for the kept file and the data dir's building and final folders. */
+async function strayCopies(root: string, dir: string, password: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(root, { withFileTypes: true }).catch(() => [])) {
+    const file = path.join(root, entry.name);
+    if (file === dir || file === `${dir}.password` || file.startsWith(`${dir}.init-`)) continue;
+    if (entry.isDirectory()) found.push(...(await strayCopies(file, dir, password)));
+    else if (entry.isFile() && (await readFile(file, 'utf8').catch(() => '')).includes(password)) found.push(file);
   }
+  return found;
+}
+
+interface PasswordFile {
+  mode: number;
+  folderMode: number;
+  kept: string;
+}
+
+/** The password files in the building folders: each one's mode, its folder's and what it holds. */
+async function buildingPasswordFiles(dir: string): Promise<Map<string, PasswordFile>> {
+  const seen = new Map<string, PasswordFile>();
+  for (const name of await initFolders(dir).catch(() => [])) {
+    const file = path.join(path.dirname(dir), name, 'password');
+    const [content, info, folder] = await Promise.all([readFile(file, 'utf8'), stat(file), stat(path.dirname(file))]).catch(() => []);
+    if (!content || !info || !folder) continue;
+    seen.set(file, { mode: info.mode & 0o777, folderMode: folder.mode & 0o777, kept: content.trim() });
+  }
+  return seen;
 }
 
 async function canEnter(dir: string, port: number): Promise<void> {
@@ -63,52 +90,82 @@ async function canEnter(dir: string, port: number): Promise<void> {
 }
 
 describe('startEmbeddedPostgres', () => {
-  test('when a cluster is made, then initdb reads the kept password only from a private file (600), and the cluster answers to it', async () => {
-    const dir = path.join(parent, 'made');
+  test('when a cluster is made, then the kept password is in no file but its own and a private one (600) in the building folder, and the cluster answers to it', async () => {
+    const { root, dir, tmp } = await testRoot('made');
     const port = await freePort();
-    const cluster = startInChild(dir, port);
-    const seen = new Map<string, { mode: number; folderMode: number }>();
+    const cluster = startInChild(dir, port, tmp);
+    const [stray, building, packageFiles] = [new Set<string>(), new Map<string, PasswordFile>(), new Set<string>()];
     let done = false;
     void cluster.ready.finally(() => (done = true)).catch(() => undefined);
     await waitUntil(() => existsSync(`${dir}.password`));
     const password = (await readFile(`${dir}.password`, 'utf8')).trim();
-    while (!done) await passwordFilesSeen(password, seen);
+    while (!done) {
+      for (const file of await strayCopies(root, dir, password)) stray.add(file);
+      for (const [file, seen] of await buildingPasswordFiles(dir)) building.set(file, seen);
+      for (const name of await readdir(tmp)) if (name.startsWith('pg-password-')) packageFiles.add(name);
+    }
     try {
       await cluster.ready;
+      expect([...stray]).toEqual([]);
+      expect([...building.values()]).toEqual([{ mode: 0o600, folderMode: 0o700, kept: password }]); // initdb's --pwfile
+      expect(packageFiles.size).toBe(1); // the package's own, a throwaway, in the child's TMPDIR left as it was
       expect((await stat(`${dir}.password`)).mode & 0o777).toBe(0o600);
-      expect(seen.size).toBeGreaterThan(0);
-      expect([...seen.keys()].map((file) => path.basename(file))).toContain('password'); // initdb's --pwfile
-      for (const [file, { mode, folderMode }] of seen) {
-        expect(path.basename(path.dirname(file))).toMatch(/^starter-initdb-/); // never in the shared /tmp
-        expect(folderMode).toBe(0o700);
-        if (path.basename(file) === 'password') expect(mode).toBe(0o600);
-        expect(existsSync(path.dirname(file))).toBe(false); // removed after
-      }
       expect(existsSync(path.join(dir, 'PG_VERSION'))).toBe(true);
       expect(await initFolders(dir)).toEqual([]);
+      expect(await strayCopies(root, dir, password)).toEqual([]);
       await canEnter(dir, port);
     } finally {
       await cluster.stop();
     }
   }, 120_000);
 
-  test('when the first start is interrupted while the cluster is made, then nothing is left at its folder, and the next start makes it whole', async () => {
-    const dir = path.join(parent, 'interrupted');
+  test('when the first start is killed while the cluster is made, then the password is left only in its building folder, which the next start removes', async () => {
+    const { root, dir, tmp } = await testRoot('interrupted');
     const port = await freePort();
-    const first = startInChild(dir, port);
+    const first = startInChild(dir, port, tmp);
     first.ready.catch(() => undefined);
-    await waitUntil(async () => (await initFolders(dir).catch(() => [])).length > 0, 60_000);
+    const initdbAtWork = async () =>
+      (await initFolders(dir).catch(() => [])).some((name) => existsSync(path.join(path.dirname(dir), name, 'data', 'PG_VERSION')));
+    await waitUntil(initdbAtWork, 60_000);
     process.kill(-first.child.pid!, 'SIGKILL'); // the node process and initdb with it
     await first.exited;
+    const password = (await readFile(`${dir}.password`, 'utf8')).trim();
     expect(existsSync(dir)).toBe(false);
+    expect(await strayCopies(root, dir, password)).toEqual([]);
+    expect([...(await buildingPasswordFiles(dir)).values()].map(({ kept }) => kept)).toEqual([password]);
 
-    const cluster = startInChild(dir, port);
+    const cluster = startInChild(dir, port, tmp);
     try {
       await cluster.ready;
       await canEnter(dir, port);
       expect(await initFolders(dir)).toEqual([]); // the abandoned one is gone too
+      expect(await strayCopies(root, dir, password)).toEqual([]);
     } finally {
       await cluster.stop();
+    }
+  }, 120_000);
+
+  test('when two first starts make the cluster at once, then one uses the cluster made first and the other reports it did not start', async () => {
+    const { dir, tmp } = await testRoot('concurrent');
+    const port = await freePort();
+    const starts = [startInChild(dir, port, tmp), startInChild(dir, port, tmp)];
+    const outcomes = Promise.allSettled(starts.map((start) => start.ready));
+    let [settled, mostBuilding] = [false, 0];
+    void outcomes.then(() => (settled = true));
+    while (!settled) {
+      mostBuilding = Math.max(mostBuilding, (await initFolders(dir).catch(() => [])).length);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const results = await outcomes;
+    try {
+      expect(mostBuilding).toBe(2); // both made a cluster: one rename lost
+      expect(results.map(({ status }) => status).sort()).toEqual(['fulfilled', 'rejected']);
+      const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      expect(String(failure?.reason)).toMatch(/did not start on port \d+ \(is another one running\?/);
+      expect(await initFolders(dir)).toEqual([]);
+      await canEnter(dir, port);
+    } finally {
+      await Promise.all(starts.map((start, i) => (results[i]?.status === 'fulfilled' ? start.stop() : start.exited)));
     }
   }, 120_000);
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
@@ -95,29 +95,33 @@ async function alreadyRunning(dir: string, port: number, password: string, logge
   }
 }
 
-/** Renamed into `dir` once whole; the password goes through a private folder, also the package's TMPDIR. */
+/** Made in `<dir>.init-<pid>-*` (swept if abandoned, its password file with it), renamed into `dir` once whole. */
 async function initialise(EmbeddedPostgres: EmbeddedPostgresClass, options: ClusterOptions, logger: Logger): Promise<void> {
   const dir = options.databaseDir;
   logger.info({ dir }, 'initialising the embedded PostgreSQL cluster');
   await mkdir(path.dirname(dir), { recursive: true });
   await removeAbandonedInits(dir);
   const building = await mkdtemp(`${dir}.init-${process.pid}-`);
-  const privateTmp = await mkdtemp(path.join(tmpdir(), 'starter-initdb-'));
-  const pwfile = path.join(privateTmp, 'password');
-  const savedTmp = process.env.TMPDIR;
+  const [pwfile, data] = [path.join(building, 'password'), path.join(building, 'data')];
   try {
     await writeFile(pwfile, `${options.password}\n`, { mode: 0o600, flag: 'wx' });
-    if (options.createPostgresUser) await giveToPostgres([privateTmp, pwfile]);
-    process.env.TMPDIR = privateTmp;
-    await new EmbeddedPostgres({ ...options, databaseDir: building, initdbFlags: [`--pwfile=${pwfile}`] }).initialise();
-    await rename(building, dir);
-  } catch (error) {
-    await rm(building, { recursive: true, force: true });
-    throw error;
+    if (options.createPostgresUser) await giveToPostgres([building, pwfile]);
+    // The package writes its password to a file in the shared tmp: a throwaway, as initdb reads the last --pwfile, ours.
+    const password = randomBytes(32).toString('hex');
+    await new EmbeddedPostgres({ ...options, databaseDir: data, password, initdbFlags: [`--pwfile=${pwfile}`] }).initialise();
+    await moveInto(data, dir, logger);
   } finally {
-    if (savedTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = savedTmp;
-    await rm(privateTmp, { recursive: true, force: true });
+    await rm(building, { recursive: true, force: true });
+  }
+}
+
+/** A first start made at the same time may have renamed its cluster in first: that one is used. */
+async function moveInto(data: string, dir: string, logger: Logger): Promise<void> {
+  try {
+    await rename(data, dir);
+  } catch (error) {
+    if (!existsSync(path.join(dir, 'PG_VERSION'))) throw error;
+    logger.info({ dir }, 'another start made the embedded PostgreSQL cluster first; using that one');
   }
 }
 
