@@ -1,5 +1,8 @@
 import type { Database } from '../db/database';
 import { HttpError } from '../errors';
+import type { Keyset } from '../http/cursors';
+import type { ListSpec } from './listQuery';
+import * as listRepository from './listRepository';
 import * as repository from './repository';
 import type { CollectionState, PxcodeRow } from './repository';
 import type { NewPxcode, PxcodeChanges } from './schema';
@@ -48,6 +51,34 @@ export async function listAfter(db: Database, afterId: number, perPage: number):
   const more = rows.length > perPage;
   if (more) rows.pop();
   return { rows, state, nextAfter: more ? rows[rows.length - 1]?.id : undefined };
+}
+
+/** Count, rows and version from one snapshot; the state's total is the count of rows that match. */
+function inSnapshot(db: Database, spec: ListSpec, read: (trx: Database, total: number) => Promise<PxcodeRow[]>): Promise<Page> {
+  return db.transaction(
+    async (trx) => {
+      const { version } = await repository.readState(trx);
+      const total = await listRepository.countMatching(trx, spec);
+      return { rows: await read(trx, total), state: { version, total } };
+    },
+    { isolationLevel: 'repeatable read', readOnly: true },
+  );
+}
+
+/** A page by number of the rows that match `spec`, in its order. */
+export function listMatchingPage(db: Database, spec: ListSpec, page: number, perPage: number): Promise<Page> {
+  return inSnapshot(db, spec, (trx, total) => {
+    checkPageExists(page, perPage, total);
+    return listRepository.findMatching(trx, spec, perPage, { offset: (page - 1) * perPage });
+  });
+}
+
+/** A page by keyset of the rows that match `spec`; `last` (the row to continue after) is unset on the last page. */
+export async function listMatchingAfter(db: Database, spec: ListSpec, after: Keyset | undefined, perPage: number): Promise<Page & { last: PxcodeRow | undefined }> {
+  const { rows, state } = await inSnapshot(db, spec, (trx) => listRepository.findMatching(trx, spec, perPage + 1, { after }));
+  const more = rows.length > perPage;
+  if (more) rows.pop();
+  return { rows, state, last: more ? rows[rows.length - 1] : undefined };
 }
 
 function notFound(pxcode: string): HttpError {

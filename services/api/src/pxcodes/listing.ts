@@ -1,0 +1,44 @@
+import type { Database } from '../db/database';
+import { encodeCursor, encodeKeysetCursor } from '../http/cursors';
+import { cursorMeta, pageMeta, type PageMeta } from '../http/links';
+import type { ListQuery } from './listQuery';
+import type { CollectionState, PxcodeRow } from './repository';
+import * as service from './service';
+
+export interface ListAnswer {
+  rows: PxcodeRow[];
+  meta: PageMeta;
+  /** The collection version the rows belong to. */
+  version: string;
+}
+
+// The plain list (no filter, insertion order) keeps its own queries: the state row's total, and
+// deep pages read from the end (docs/design.md); only filtered or sorted lists count their rows.
+async function byNumber(db: Database, url: string, query: ListQuery, state: CollectionState): Promise<ListAnswer> {
+  const number = query.page ?? 1;
+  const found =
+    query.digest === undefined
+      ? await service.listPage(db, number, query.perPage, state)
+      : await service.listMatchingPage(db, query.spec, number, query.perPage);
+  return { rows: found.rows, version: found.state.version, meta: pageMeta(url, number, query.perPage, found.state.total, query.params) };
+}
+
+async function byCursor(db: Database, url: string, query: ListQuery, digest: string | undefined): Promise<ListAnswer> {
+  const after = query.cursor?.after;
+  let found: service.Page;
+  let next: string | undefined;
+  if (digest === undefined) {
+    const plain = await service.listAfter(db, after?.id ?? 0, query.perPage);
+    [found, next] = [plain, plain.nextAfter === undefined ? undefined : encodeCursor(plain.nextAfter)];
+  } else {
+    const matching = await service.listMatchingAfter(db, query.spec, after, query.perPage);
+    const last = matching.last;
+    [found, next] = [matching, last && encodeKeysetCursor(digest, { values: query.spec.sort.map((key) => last[key.column]), id: last.id })];
+  }
+  return { rows: found.rows, version: found.state.version, meta: cursorMeta(url, query.perPage, found.state.total, next, query.params) };
+}
+
+/** The page `query` asks for, with its meta; `state` is the collection's, read before. */
+export function readList(db: Database, url: string, query: ListQuery, state: CollectionState): Promise<ListAnswer> {
+  return query.cursor ? byCursor(db, url, query, query.digest) : byNumber(db, url, query, state);
+}
