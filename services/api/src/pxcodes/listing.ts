@@ -1,5 +1,5 @@
 import type { Database } from '../db/database';
-import { encodeCursor, encodeKeysetCursor } from '../http/cursors';
+import { encodeCursor, encodeKeysetCursor, type Keyset } from '../http/cursors';
 import { cursorMeta, pageMeta, type PageMeta } from '../http/links';
 import type { ListQuery } from './listQuery';
 import type { CollectionState, PxcodeRow } from './repository';
@@ -23,22 +23,27 @@ async function byNumber(db: Database, url: string, query: ListQuery, state: Coll
   return { rows: found.rows, version: found.state.version, meta: pageMeta(url, number, query.perPage, found.state.total, query.params) };
 }
 
-async function byCursor(db: Database, url: string, query: ListQuery, digest: string | undefined): Promise<ListAnswer> {
+type Continued = service.Page & { next: string | undefined };
+
+async function plainAfter(db: Database, afterId: number, perPage: number): Promise<Continued> {
+  const found = await service.listAfter(db, afterId, perPage);
+  return { ...found, next: found.nextAfter === undefined ? undefined : encodeCursor(found.nextAfter) };
+}
+
+async function matchingAfter(db: Database, query: ListQuery, digest: string, after: Keyset | undefined): Promise<Continued> {
+  const found = await service.listMatchingAfter(db, query.spec, after, query.perPage);
+  const last = found.last;
+  const next = last && encodeKeysetCursor(digest, { values: query.spec.sort.map((key) => last[key.column]), id: last.id });
+  return { ...found, next };
+}
+
+async function byCursor(db: Database, url: string, query: ListQuery): Promise<ListAnswer> {
   const after = query.cursor?.after;
-  let found: service.Page;
-  let next: string | undefined;
-  if (digest === undefined) {
-    const plain = await service.listAfter(db, after?.id ?? 0, query.perPage);
-    [found, next] = [plain, plain.nextAfter === undefined ? undefined : encodeCursor(plain.nextAfter)];
-  } else {
-    const matching = await service.listMatchingAfter(db, query.spec, after, query.perPage);
-    const last = matching.last;
-    [found, next] = [matching, last && encodeKeysetCursor(digest, { values: query.spec.sort.map((key) => last[key.column]), id: last.id })];
-  }
-  return { rows: found.rows, version: found.state.version, meta: cursorMeta(url, query.perPage, found.state.total, next, query.params) };
+  const found = query.digest === undefined ? await plainAfter(db, after?.id ?? 0, query.perPage) : await matchingAfter(db, query, query.digest, after);
+  return { rows: found.rows, version: found.state.version, meta: cursorMeta(url, query.perPage, found.state.total, found.next, query.params) };
 }
 
 /** The page `query` asks for, with its meta; `state` is the collection's, read before. */
 export function readList(db: Database, url: string, query: ListQuery, state: CollectionState): Promise<ListAnswer> {
-  return query.cursor ? byCursor(db, url, query, query.digest) : byNumber(db, url, query, state);
+  return query.cursor ? byCursor(db, url, query) : byNumber(db, url, query, state);
 }
