@@ -207,6 +207,27 @@ describe('paging filtered and sorted lists', () => {
   });
 });
 
+describe('the plain list keeps its own queries', () => {
+  /** The SQL a request sends to PostgreSQL. */
+  async function queriesOf(query: string): Promise<string[]> {
+    const seen: string[] = [];
+    const listener = (data: { sql: string }) => seen.push(data.sql);
+    sample.db.on('query', listener);
+    try {
+      expect((await list(query)).status).toBe(200);
+    } finally {
+      sample.db.off('query', listener);
+    }
+    return seen;
+  }
+
+  test('when only fields is given, then no count runs (the state row has the total); a filter counts its rows', async () => {
+    expect((await queriesOf('?fields=pxcode&per_page=10&page=2')).join('\n')).not.toMatch(/count\(/i);
+    expect((await queriesOf('?fields=pxcode&per_page=10&cursor=')).join('\n')).not.toMatch(/count\(/i);
+    expect((await queriesOf('?pxcode_prefix=1&per_page=10&page=2')).join('\n')).toMatch(/count\(/i);
+  });
+});
+
 describe('bad list parameters', () => {
   const known = 'page, per_page, cursor, pxcode, pxcode_prefix, sort, fields';
   test.each([
