@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import { countQuery, findMatching } from '../src/pxcodes/listRepository';
 import type { ListSpec } from '../src/pxcodes/listQuery';
-import { buildTestApp, expectError, LogCapture, sampleDataFixture, userAuth as auth } from './helpers';
+import { addTestUser, buildTestApp, createTestDatabase, expectError, LogCapture, sampleDataFixture, userAuth as auth } from './helpers';
 
 const sample = sampleDataFixture();
 let app: ReturnType<typeof buildTestApp>['app'];
@@ -207,7 +207,44 @@ describe('paging filtered and sorted lists', () => {
   });
 });
 
-describe('the plain list keeps its own queries', () => {
+describe('a filtered page and its total under concurrent writes', () => {
+  test('when rows come and go while filtered and sorted pages are read, then each page agrees with its total', async () => {
+    const own = await createTestDatabase();
+    try {
+      await addTestUser(own.db);
+      await own.db.raw("insert into starter_pxcodes (pxcode, procedure) select 'C' || i, 'X' from generate_series(1, 20) i");
+      const { app: ownApp } = buildTestApp(own.db);
+      let writing = true;
+      const writer = (async () => {
+        for (let round = 0; writing; round++) {
+          const batch = Array.from({ length: 5 }, (_, i) => ({ pxcode: `W${round}-${i}`, procedure: 'X' }));
+          await own.db('starter_pxcodes').insert(batch);
+          await own.db('starter_pxcodes').whereIn('pxcode', batch.map((row) => row.pxcode)).delete();
+        }
+      })();
+      const disagreeing: string[] = [];
+      const reader = async (query: string) => {
+        for (let i = 0; i < 30; i++) {
+          const res = await request(ownApp).get(`/api/v1.0/pxcodes/${query}`).auth(...auth);
+          expect(res.status).toBe(200);
+          // Every matching row fits on the one page: it holds exactly `total` items.
+          if (res.body.items.length !== res.body.meta.total) disagreeing.push(`${query}: ${res.body.items.length} items, total ${res.body.meta.total}`);
+        }
+      };
+      try {
+        await Promise.all(['?pxcode_prefix=W', '?pxcode_prefix=W&sort=procedure&cursor=', '?sort=-pxcode', '?sort=procedure&cursor=', '?pxcode=C1,W0-0,W1-1'].map(reader));
+      } finally {
+        writing = false;
+        await writer;
+      }
+      expect(disagreeing).toEqual([]);
+    } finally {
+      await own.drop();
+    }
+  });
+});
+
+describe('what a list counts', () => {
   /** The SQL a request sends to PostgreSQL. */
   async function queriesOf(query: string): Promise<string[]> {
     const seen: string[] = [];
@@ -221,9 +258,10 @@ describe('the plain list keeps its own queries', () => {
     return seen;
   }
 
-  test('when only fields is given, then no count runs (the state row has the total); a filter counts its rows', async () => {
-    expect((await queriesOf('?fields=pxcode&per_page=10&page=2')).join('\n')).not.toMatch(/count\(/i);
-    expect((await queriesOf('?fields=pxcode&per_page=10&cursor=')).join('\n')).not.toMatch(/count\(/i);
+  test('when no filter is given, then no count runs (the state row has the total); a filter counts its rows', async () => {
+    for (const query of ['?fields=pxcode&per_page=10&page=2', '?fields=pxcode&per_page=10&cursor=', '?sort=-procedure&page=2&per_page=10']) {
+      expect((await queriesOf(query)).join('\n')).not.toMatch(/count\(/i);
+    }
     expect((await queriesOf('?pxcode_prefix=1&per_page=10&page=2')).join('\n')).toMatch(/count\(/i);
   });
 });

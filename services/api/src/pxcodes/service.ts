@@ -53,13 +53,14 @@ export async function listAfter(db: Database, afterId: number, perPage: number):
   return { rows, state, nextAfter: more ? rows[rows.length - 1]?.id : undefined };
 }
 
-/** Count, rows and version from one snapshot; the state's total is the count of rows that match. */
+/** Count, rows and version from one snapshot; the total is of the rows that match (unfiltered: the state row's). */
 function inSnapshot(db: Database, spec: ListSpec, read: (trx: Database, total: number) => Promise<PxcodeRow[]>): Promise<Page> {
   return db.transaction(
     async (trx) => {
-      const { version } = await repository.readState(trx);
-      const total = await listRepository.countMatching(trx, spec);
-      return { rows: await read(trx, total), state: { version, total } };
+      const state = await repository.readState(trx);
+      const filtered = spec.codes !== undefined || spec.prefix !== undefined;
+      const total = filtered ? await listRepository.countMatching(trx, spec) : state.total;
+      return { rows: await read(trx, total), state: { version: state.version, total } };
     },
     { isolationLevel: 'repeatable read', readOnly: true },
   );
