@@ -45,7 +45,7 @@ const positiveInteger = single('positive whole number')
 function commaList(what: string, check: (item: string, before: string[]) => string | undefined) {
   return single(`comma-separated list of ${what}`).transform((text, ctx) => {
     const items = text === '' ? [] : text.split(',');
-    if (items.length === 0) ctx.addIssue({ code: 'custom', message: `must name at least one of ${what}` });
+    if (items.length === 0) ctx.addIssue({ code: 'custom', message: `must not be empty (a comma-separated list of ${what})` });
     for (const [i, item] of items.entries()) {
       const problem = check(item, items.slice(0, i));
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
