@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Database } from '../db/database';
 import type { Keyset } from '../http/cursors';
 import type { ListSpec } from './listQuery';
-import type { PxcodeRow } from './repository';
+import { withState, type CollectionState, type PxcodeRow } from './repository';
 
 const table = 'starter_pxcodes';
 const columns = ['id', 'pxcode', 'procedure'] as const;
@@ -55,7 +55,9 @@ export function findMatching(db: Database, spec: ListSpec, limit: number, positi
 
 export const countQuery = (db: Database, spec: ListSpec) => matching(db, spec).count({ count: '*' });
 
-export async function countMatching(db: Database, spec: ListSpec): Promise<number> {
-  const row = await countQuery(db, spec).first();
-  return Number(row?.count ?? 0);
+/** A page and its total (of the rows that match) in one statement; unfiltered, the total is the state row's. */
+export function readMatching(db: Database, spec: ListSpec, limit: number, position: { offset: number } | { after?: Keyset }): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
+  const orderBy = orderOf(spec).map((key) => `p."${key.column}" ${key.descending ? 'DESC' : 'ASC'}`).join(', ');
+  const filtered = spec.codes !== undefined || spec.prefix !== undefined;
+  return withState(db, findMatching(db, spec, limit, position), orderBy, filtered ? countQuery(db, spec).toSQL() : undefined);
 }

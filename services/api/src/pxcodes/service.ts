@@ -53,30 +53,16 @@ export async function listAfter(db: Database, afterId: number, perPage: number):
   return { rows, state, nextAfter: more ? rows[rows.length - 1]?.id : undefined };
 }
 
-/** Count, rows and version from one snapshot; the total is of the rows that match (unfiltered: the state row's). */
-function inSnapshot(db: Database, spec: ListSpec, read: (trx: Database, total: number) => Promise<PxcodeRow[]>): Promise<Page> {
-  return db.transaction(
-    async (trx) => {
-      const state = await repository.readState(trx);
-      const filtered = spec.codes !== undefined || spec.prefix !== undefined;
-      const total = filtered ? await listRepository.countMatching(trx, spec) : state.total;
-      return { rows: await read(trx, total), state: { version: state.version, total } };
-    },
-    { isolationLevel: 'repeatable read', readOnly: true },
-  );
-}
-
-/** A page by number of the rows that match `spec`, in its order. */
-export function listMatchingPage(db: Database, spec: ListSpec, page: number, perPage: number): Promise<Page> {
-  return inSnapshot(db, spec, (trx, total) => {
-    checkPageExists(page, perPage, total);
-    return listRepository.findMatching(trx, spec, perPage, { offset: (page - 1) * perPage });
-  });
+/** A page by number of the rows that match `spec`, in its order; rows, total and version from one snapshot. */
+export async function listMatchingPage(db: Database, spec: ListSpec, page: number, perPage: number): Promise<Page> {
+  const found = await listRepository.readMatching(db, spec, perPage, { offset: (page - 1) * perPage });
+  checkPageExists(page, perPage, found.state.total);
+  return found;
 }
 
 /** A page by keyset of the rows that match `spec`; `last` (the row to continue after) is unset on the last page. */
 export async function listMatchingAfter(db: Database, spec: ListSpec, after: Keyset | undefined, perPage: number): Promise<Page & { last: PxcodeRow | undefined }> {
-  const { rows, state } = await inSnapshot(db, spec, (trx) => listRepository.findMatching(trx, spec, perPage + 1, { after }));
+  const { rows, state } = await listRepository.readMatching(db, spec, perPage + 1, { after });
   const more = rows.length > perPage;
   if (more) rows.pop();
   return { rows, state, last: more ? rows[rows.length - 1] : undefined };
