@@ -13,7 +13,7 @@ export interface ListAnswer {
 }
 
 // The plain list (no filter, insertion order) keeps its own queries: the state row's total, and
-// deep pages read from the end (docs/design.md); only filtered or sorted lists count their rows.
+// deep pages read from the end (docs/design.md); only filtered lists count their rows.
 async function byNumber(db: Database, url: string, query: ListQuery, state: CollectionState): Promise<ListAnswer> {
   const number = query.page ?? 1;
   const found =
