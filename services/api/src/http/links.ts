@@ -1,6 +1,5 @@
 import type { Request, RequestHandler } from 'express';
 import { HttpError } from '../errors';
-import { encodeCursor } from './cursors';
 
 // A DNS name or IPv4 address, or a bracketed IPv6 address, and an optional port.
 const hostPattern = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -32,11 +31,14 @@ export interface PageMeta {
   last: string;
 }
 
-/** The seed's meta block, keys in its order: `pages` is 0 for an empty collection, whose only page is 1. */
-export function pageMeta(collectionUrl: string, page: number, perPage: number, total: number): PageMeta {
+/**
+ * The seed's meta block, keys in its order: `pages` is 0 for an empty collection, whose only page is 1.
+ * `params` ('' or '&name=value…') are the request's other parameters: every link carries them.
+ */
+export function pageMeta(collectionUrl: string, page: number, perPage: number, total: number, params = ''): PageMeta {
   const pages = Math.ceil(total / perPage);
   const lastPage = Math.max(pages, 1);
-  const link = (n: number) => `${collectionUrl}?per_page=${perPage}&page=${n}`;
+  const link = (n: number) => `${collectionUrl}?per_page=${perPage}${params}&page=${n}`;
   return {
     first: link(1),
     last: link(lastPage),
@@ -50,10 +52,10 @@ export function pageMeta(collectionUrl: string, page: number, perPage: number, t
 }
 
 /** A keyset page knows neither its number nor `prev`: both null. */
-export function cursorMeta(collectionUrl: string, perPage: number, total: number, nextAfter: number | undefined): PageMeta {
+export function cursorMeta(collectionUrl: string, perPage: number, total: number, nextCursor: string | undefined, params = ''): PageMeta {
   return {
-    ...pageMeta(collectionUrl, 1, perPage, total),
-    next: nextAfter === undefined ? null : `${collectionUrl}?per_page=${perPage}&cursor=${encodeCursor(nextAfter)}`,
+    ...pageMeta(collectionUrl, 1, perPage, total, params),
+    next: nextCursor === undefined ? null : `${collectionUrl}?per_page=${perPage}${params}&cursor=${nextCursor}`,
     page: null,
     prev: null,
   };

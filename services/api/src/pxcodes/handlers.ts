@@ -2,12 +2,14 @@ import type { Request, RequestHandler, RequestParamHandler } from 'express';
 import type { Database } from '../db/database';
 import { HttpError } from '../errors';
 import { ifMatchPasses } from '../http/etags';
-import { baseUrl, cursorMeta, pageMeta } from '../http/links';
+import { baseUrl } from '../http/links';
 import { PageCache, type RenderedPage } from './cache/pageCache';
 import type { CollectionStateCache } from './cache/stateCache';
 import type { CollectionState, PxcodeRow } from './repository';
 import { itemEtag, itemOf, renderItem, renderPage, sendRendered } from './representation';
-import { createBody, listQuery, pxcodeSchema, type PxcodeChanges } from './schema';
+import { readList } from './listing';
+import { listQuery } from './listQuery';
+import { createBody, pxcodeSchema, type PxcodeChanges } from './schema';
 import * as service from './service';
 
 export interface PxcodeContext {
@@ -50,14 +52,8 @@ function answered<P extends Record<string, string>>(
 async function renderList(ctx: PxcodeContext, req: Request, state: CollectionState): Promise<Rendered> {
   const url = collectionUrl(ctx, req);
   const query = listQuery.parse(req.query);
-  if (query.cursor !== undefined) {
-    const found = await service.listAfter(ctx.db, query.cursor, query.per_page);
-    const meta = cursorMeta(url, query.per_page, found.state.total, found.nextAfter);
-    return { version: found.state.version, page: renderPage(url, found.rows, meta) };
-  }
-  const number = query.page ?? 1;
-  const found = await service.listPage(ctx.db, number, query.per_page, state);
-  return { version: found.state.version, page: renderPage(url, found.rows, pageMeta(url, number, query.per_page, found.state.total)) };
+  const { rows, meta, version } = await readList(ctx.db, url, query, state);
+  return { version, page: renderPage(url, rows, meta, query.fields) };
 }
 
 /** The write's precondition: If-Match against the ETag a GET of the item sends right now. */

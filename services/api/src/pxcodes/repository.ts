@@ -32,13 +32,21 @@ function stateOf(row: { total?: unknown; version?: unknown; epoch?: unknown } | 
   return { total: Number(row?.total ?? 0), version: `${row?.epoch ?? ''}:${row?.version ?? 0}` };
 }
 
-/** Rows and state in one statement, one snapshot: a page never disagrees with its total or version. */
-async function withState(db: Database, query: Knex.QueryBuilder): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
+/**
+ * Rows and state in one statement, one snapshot: a page never disagrees with its total or version.
+ * `orderBy` repeats the rows' order (on `p`); `count`, when given, is the total instead of the state row's.
+ */
+export async function withState(
+  db: Database,
+  query: Knex.QueryBuilder,
+  orderBy = 'p.id',
+  count?: Knex.Sql,
+): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
   const { sql, bindings } = query.toSQL();
   const result = await db.raw<{ rows: (Partial<PxcodeRow> & { total: string; version: string; epoch: string })[] }>(
-    `SELECT s.total, s.version, s.epoch, p.id, p.pxcode, p.procedure
-       FROM starter_pxcodes_state s LEFT JOIN LATERAL (${sql}) p ON true ORDER BY p.id`,
-    bindings,
+    `SELECT ${count ? `(${count.sql}) AS total` : 's.total'}, s.version, s.epoch, p.id, p.pxcode, p.procedure
+       FROM starter_pxcodes_state s LEFT JOIN LATERAL (${sql}) p ON true ORDER BY ${orderBy}`,
+    [...(count?.bindings ?? []), ...bindings],
   );
   // No rows still brings the state, with the row's columns null.
   const rows = result.rows.filter((row) => row.id != null).map(({ id, pxcode, procedure }) => ({ id, pxcode, procedure }) as PxcodeRow);

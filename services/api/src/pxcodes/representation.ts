@@ -22,9 +22,15 @@ export function renderItem(collectionUrl: string, row: PxcodeRow): RenderedPage 
   return { body: Buffer.from(JSON.stringify(itemOf(collectionUrl, row))), etag: itemEtag(row) };
 }
 
+/** The item with only `fields`, kept in the seed's key order. */
+function pick(item: PxcodeItem, fields: readonly string[]): Partial<PxcodeItem> {
+  return Object.fromEntries(Object.entries(item).filter(([key]) => fields.includes(key)));
+}
+
 /** A list page in the seed's shape, {items, meta}, with the same links in a Link header. */
-export function renderPage(collectionUrl: string, rows: PxcodeRow[], meta: PageMeta): RenderedPage {
-  const body = Buffer.from(JSON.stringify({ items: rows.map((row) => itemOf(collectionUrl, row)), meta }));
+export function renderPage(collectionUrl: string, rows: PxcodeRow[], meta: PageMeta, fields?: readonly string[]): RenderedPage {
+  const items = rows.map((row) => (fields ? pick(itemOf(collectionUrl, row), fields) : itemOf(collectionUrl, row)));
+  const body = Buffer.from(JSON.stringify({ items, meta }));
   return { body, etag: etagOfBytes(body), link: linkHeader(meta) };
 }
 

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { decodeCursor } from '../http/cursors';
 
 const required = (expected: string) => (issue: { input: unknown }) =>
   issue.input === undefined ? 'is required' : `must be ${expected}`;
@@ -54,32 +53,3 @@ export const patchBody = replaceBody.partial();
 
 export type NewPxcode = z.infer<typeof createBody>;
 export type PxcodeChanges = Partial<NewPxcode>;
-
-const positiveInteger = z
-  .string({ error: 'must be a single positive whole number' })
-  .regex(/^[0-9]+$/, 'must be a positive whole number')
-  .transform(Number)
-  .refine((n) => n >= 1, 'must be a positive whole number');
-
-export const maxPerPage = 100;
-
-export const listQuery = z
-  .object({
-    page: positiveInteger.refine(Number.isSafeInteger, `must be at most ${Number.MAX_SAFE_INTEGER}`).optional(),
-    // As in the seed, a larger per_page (however large) is capped rather than refused.
-    per_page: positiveInteger.default(maxPerPage).transform((n) => Math.min(n, maxPerPage)),
-    // Keyset pagination: an empty cursor starts at the beginning; `next` links carry the rest.
-    cursor: z
-      .string({ error: 'must be a single cursor' })
-      .transform((cursor, ctx) => {
-        const afterId = cursor === '' ? 0 : decodeCursor(cursor);
-        if (afterId === undefined) ctx.addIssue({ code: 'custom', message: 'is not a cursor from a next link' });
-        return afterId ?? 0;
-      })
-      .optional(),
-  })
-  .refine((query) => query.page === undefined || query.cursor === undefined, {
-    message: 'cannot be combined with page',
-    path: ['cursor'],
-  });
-

@@ -1,5 +1,8 @@
 import type { Database } from '../db/database';
 import { HttpError } from '../errors';
+import type { Keyset } from '../http/cursors';
+import type { ListSpec } from './listQuery';
+import * as listRepository from './listRepository';
 import * as repository from './repository';
 import type { CollectionState, PxcodeRow } from './repository';
 import type { NewPxcode, PxcodeChanges } from './schema';
@@ -48,6 +51,21 @@ export async function listAfter(db: Database, afterId: number, perPage: number):
   const more = rows.length > perPage;
   if (more) rows.pop();
   return { rows, state, nextAfter: more ? rows[rows.length - 1]?.id : undefined };
+}
+
+/** A page by number of the rows that match `spec`, in its order; rows, total and version from one snapshot. */
+export async function listMatchingPage(db: Database, spec: ListSpec, page: number, perPage: number): Promise<Page> {
+  const found = await listRepository.readMatching(db, spec, perPage, { offset: (page - 1) * perPage });
+  checkPageExists(page, perPage, found.state.total);
+  return found;
+}
+
+/** A page by keyset of the rows that match `spec`; `last` (the row to continue after) is unset on the last page. */
+export async function listMatchingAfter(db: Database, spec: ListSpec, after: Keyset | undefined, perPage: number): Promise<Page & { last: PxcodeRow | undefined }> {
+  const { rows, state } = await listRepository.readMatching(db, spec, perPage + 1, { after });
+  const more = rows.length > perPage;
+  if (more) rows.pop();
+  return { rows, state, last: more ? rows[rows.length - 1] : undefined };
 }
 
 function notFound(pxcode: string): HttpError {

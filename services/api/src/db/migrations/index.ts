@@ -6,6 +6,7 @@ import * as pxcodesNotify from './20261126010000_pxcodes_notify';
 import * as pxcodesCodeCollation from './20261126020000_pxcodes_code_collation';
 import * as usersUsernameNfc from './20261202000000_users_username_nfc';
 import * as pxcodesNotifyDropped from './20261203000000_pxcodes_notify_dropped';
+import * as pxcodesProcedureOrder from './20261203010000_pxcodes_procedure_order';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '20261126020000_pxcodes_code_collation': pxcodesCodeCollation,
   '20261202000000_users_username_nfc': usersUsernameNfc,
   '20261203000000_pxcodes_notify_dropped': pxcodesNotifyDropped,
+  '20261203010000_pxcodes_procedure_order': pxcodesProcedureOrder,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { decodeCursor, decodeKeysetCursor, type Keyset } from '../http/cursors';
+import { pxcodeSchema } from './schema';
+
+export const maxPerPage = 100;
+export const maxCodes = 100;
+
+export type SortColumn = 'pxcode' | 'procedure';
+export interface SortKey {
+  column: SortColumn;
+  descending: boolean;
+}
+export const fieldNames = ['procedure', 'pxcode', 'url'] as const;
+export type Field = (typeof fieldNames)[number];
+
+/** Which rows, in which order; the default order is insertion order (id). */
+export interface ListSpec {
+  codes?: string[];
+  prefix?: string;
+  sort: SortKey[];
+}
+
+export interface ListQuery {
+  page: number | undefined;
+  perPage: number;
+  /** Set when paging by cursor; `after` is unset at the start of a walk. */
+  cursor: { after?: Keyset } | undefined;
+  spec: ListSpec;
+  fields: Field[] | undefined;
+  /** The parameters other than paging, in a stable order, as links carry them: '' or '&name=value…'. */
+  params: string;
+  /** Names `spec` in its cursors; unset for the plain list (no filter, insertion order). */
+  digest: string | undefined;
+}
+
+const single = (what: string) => z.string({ error: `must be a single ${what}` });
+
+const positiveInteger = single('positive whole number')
+  .regex(/^[0-9]+$/, 'must be a positive whole number')
+  .transform(Number)
+  .refine((n) => n >= 1, 'must be a positive whole number');
+
+/** A comma-separated list; `check` returns what is wrong with an item, given the items before it. */
+function commaList(what: string, check: (item: string, before: string[]) => string | undefined) {
+  return single(`comma-separated list of ${what}`).transform((text, ctx) => {
+    const items = text === '' ? [] : text.split(',');
+    if (items.length === 0) ctx.addIssue({ code: 'custom', message: `must not be empty (a comma-separated list of ${what})` });
+    for (const [i, item] of items.entries()) {
+      const problem = check(item, items.slice(0, i));
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }
+    return items;
+  });
+}
+
+const codeList = commaList('codes', (code) =>
+  pxcodeSchema.safeParse(code).success ? undefined : `'${code}' is not a code (1 to 10 letters, digits, dots, dashes or underscores)`,
+).refine((codes) => codes.length <= maxCodes, { error: (issue) => `must list at most ${maxCodes} codes, not ${(issue.input as string[]).length}` });
+
+const sortList = commaList('pxcode, procedure, -pxcode, -procedure', (key, before) => {
+  if (!/^-?(pxcode|procedure)$/.test(key)) return `unknown sort key '${key}' (sort by pxcode, procedure, -pxcode or -procedure)`;
+  const column = key.replace(/^-/, '');
+  return before.some((earlier) => earlier.replace(/^-/, '') === column) ? `sorts by ${column} twice` : undefined;
+});
+
+const fieldList = commaList(fieldNames.join(', '), (field, before) => {
+  if (!(fieldNames as readonly string[]).includes(field)) return `unknown field '${field}' (one of ${fieldNames.join(', ')})`;
+  return before.includes(field) ? `names ${field} twice` : undefined;
+});
+
+const linkedParams = ['pxcode', 'pxcode_prefix', 'sort', 'fields'] as const;
+const known = ['page', 'per_page', 'cursor', ...linkedParams].join(', ');
+
+const rawQuery = z
+  .object({
+    page: positiveInteger.refine(Number.isSafeInteger, `must be at most ${Number.MAX_SAFE_INTEGER}`).optional(),
+    // As in the seed, a larger per_page (however large) is capped rather than refused.
+    per_page: positiveInteger.default(maxPerPage).transform((n) => Math.min(n, maxPerPage)),
+    // Keyset pagination: an empty cursor starts at the beginning; `next` links carry the rest.
+    cursor: single('cursor').optional(),
+    pxcode: codeList.optional(),
+    pxcode_prefix: single('code prefix').regex(/^[A-Za-z0-9._-]{1,10}$/, 'must be 1 to 10 letters, digits, dots, dashes or underscores').optional(),
+    sort: sortList.optional(),
+    fields: fieldList.optional(),
+  })
+  .catchall(z.custom<never>(() => false, { error: `is not a parameter of this list (${known})` }));
+
+type RawQuery = z.infer<typeof rawQuery>;
+
+function specOf(raw: RawQuery): ListSpec {
+  const sort = (raw.sort ?? []).map((key) => ({ column: key.replace(/^-/, '') as SortColumn, descending: key.startsWith('-') }));
+  return { codes: raw.pxcode, prefix: raw.pxcode_prefix, sort };
+}
+
+/** The parameters as sent (each checked to need no %-escaping), for the links. */
+function paramsOf(raw: RawQuery): string {
+  const value = (name: (typeof linkedParams)[number]) => {
+    const given = raw[name];
+    return Array.isArray(given) ? given.join(',') : given;
+  };
+  return linkedParams.map((name) => (raw[name] === undefined ? '' : `&${name}=${value(name)}`)).join('');
+}
+
+function digestOf(spec: ListSpec): string | undefined {
+  if (!spec.codes && spec.prefix === undefined && spec.sort.length === 0) return undefined;
+  return createHash('sha256').update(JSON.stringify([spec.codes, spec.prefix, spec.sort])).digest('base64url').slice(0, 16);
+}
+
+const notACursor = 'is not a cursor from a next link';
+const otherList = 'was made for a different sort or filter; start again with cursor=';
+
+/** Where a cursor continues, or why it cannot: it is only good for the sort and filters it was made for. */
+function positionOf(cursor: string, spec: ListSpec, digest: string | undefined): { after?: Keyset } | string {
+  if (cursor === '') return digest === undefined ? { after: { values: [], id: 0 } } : {};
+  const afterId = decodeCursor(cursor);
+  const keyed = decodeKeysetCursor(cursor);
+  if (afterId === undefined && !keyed) return notACursor;
+  if (digest === undefined) return afterId === undefined ? otherList : { after: { values: [], id: afterId } };
+  if (!keyed || keyed.digest !== digest) return otherList;
+  return keyed.keyset.values.length === spec.sort.length ? { after: keyed.keyset } : notACursor;
+}
+
+export const listQuery = rawQuery.transform((raw, ctx): ListQuery => {
+  const spec = specOf(raw);
+  const digest = digestOf(spec);
+  let cursor: ListQuery['cursor'];
+  if (raw.cursor !== undefined) {
+    const position = raw.page === undefined ? positionOf(raw.cursor, spec, digest) : 'cannot be combined with page';
+    if (typeof position === 'string') ctx.addIssue({ code: 'custom', message: position, path: ['cursor'] });
+    else cursor = position;
+  }
+  return { page: raw.page, perPage: raw.per_page, cursor, spec, fields: raw.fields as Field[] | undefined, params: paramsOf(raw), digest };
+});

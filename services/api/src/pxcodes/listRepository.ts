@@ -1,0 +1,63 @@
+import type { Knex } from 'knex';
+import type { Database } from '../db/database';
+import type { Keyset } from '../http/cursors';
+import type { ListSpec } from './listQuery';
+import { withState, type CollectionState, type PxcodeRow } from './repository';
+
+const table = 'starter_pxcodes';
+const columns = ['id', 'pxcode', 'procedure'] as const;
+
+// The code column has the "C" collation, so a prefix LIKE is a range scan of the unique index.
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+function matching(db: Database, spec: ListSpec): Knex.QueryBuilder {
+  const query = db<PxcodeRow>(table);
+  if (spec.codes) query.whereIn('pxcode', [...new Set(spec.codes)]);
+  if (spec.prefix !== undefined) query.whereRaw("pxcode LIKE ? ESCAPE '\\'", [`${escapeLike(spec.prefix)}%`]);
+  return query;
+}
+
+/** The sort's columns then id, which breaks ties in the last key's direction (so one index serves both ways). */
+function orderOf(spec: ListSpec): { column: string; descending: boolean }[] {
+  const last = spec.sort[spec.sort.length - 1];
+  return [...spec.sort, { column: 'id', descending: last?.descending ?? false }];
+}
+
+/** Rows after `after` in `order`: one row comparison when all keys run one way, else key by key. */
+function whereAfter(query: Knex.QueryBuilder, order: { column: string; descending: boolean }[], after: Keyset): void {
+  const values = [...after.values, after.id];
+  if (order.every((key) => key.descending === order[0]!.descending)) {
+    const names = order.map((key) => `"${key.column}"`).join(', ');
+    query.whereRaw(`(${names}) ${order[0]!.descending ? '<' : '>'} (${values.map(() => '?').join(', ')})`, values);
+    return;
+  }
+  // (a > x) OR (a = x AND (b < y OR (b = y AND id > z))) ...
+  const clause = (i: number): [string, unknown[]] => {
+    const { column, descending } = order[i]!;
+    const beyond = `"${column}" ${descending ? '<' : '>'} ?`;
+    if (i === order.length - 1) return [beyond, [values[i]]];
+    const [rest, restValues] = clause(i + 1);
+    return [`(${beyond} OR ("${column}" = ? AND ${rest}))`, [values[i], values[i], ...restValues]];
+  };
+  const [sql, bindings] = clause(0);
+  query.whereRaw(sql, bindings as Knex.Value[]);
+}
+
+/** A query (not yet run, so its plan can be shown) for a page of the rows that match `spec`. */
+export function findMatching(db: Database, spec: ListSpec, limit: number, position: { offset: number } | { after?: Keyset }): Knex.QueryBuilder<PxcodeRow, PxcodeRow[]> {
+  const order = orderOf(spec);
+  const query = matching(db, spec).select<PxcodeRow[]>(...columns).limit(limit);
+  for (const key of order) query.orderBy(key.column, key.descending ? 'desc' : 'asc');
+  if ('offset' in position) query.offset(position.offset);
+  else if (position.after) whereAfter(query, order, position.after);
+  return query;
+}
+
+export const countQuery = (db: Database, spec: ListSpec) => matching(db, spec).count({ count: '*' });
+
+/** A page and its total (of the rows that match) in one statement; unfiltered, the total is the state row's. */
+export function readMatching(db: Database, spec: ListSpec, limit: number, position: { offset: number } | { after?: Keyset }): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
+  const orderBy = orderOf(spec).map((key) => `p."${key.column}" ${key.descending ? 'DESC' : 'ASC'}`).join(', ');
+  const filtered = spec.codes !== undefined || spec.prefix !== undefined;
+  return withState(db, findMatching(db, spec, limit, position), orderBy, filtered ? countQuery(db, spec).toSQL() : undefined);
+}
