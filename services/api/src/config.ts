@@ -3,6 +3,7 @@ import { isIPv4 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from './errors';
 import { newPasswordProblem, newUsernameProblem } from './users/names';
 
 const projectRoot = path.resolve(__dirname, '../../..');
@@ -113,9 +114,7 @@ const schema = z.object({
 
 export type Config = Readonly<z.infer<typeof schema>>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 // Secrets may come from files, as the official postgres image allows (Docker/Kubernetes secrets).
 const fileVariables = ['DATABASE_URL', 'ADMIN_PASSWORD', 'TOKEN_SECRET', 'REDIS_URL'] as const;

@@ -128,3 +128,8 @@ export function respondWithError(logger: Logger, error: unknown, req: IncomingMe
 }
 
 export const errorHandler = (logger: Logger): ErrorRequestHandler => (error, req, res, _next) => respondWithError(logger, error, req, res);
+
+/** A setting that cannot be used: the process says which and stops (exit 1). */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

@@ -1,7 +1,15 @@
-import type { Config } from '../config';
 import { createDatabase, waitForDatabase, type Database } from './database';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded';
 import type { Logger } from '../logger';
+
+/** The settings it needs (the API's Config has them). */
+export interface DatabaseSettings {
+  DATABASE_URL?: string | undefined;
+  EMBEDDED_PG_DIR: string;
+  EMBEDDED_PG_PORT: number;
+  DB_POOL_MAX: number;
+  DB_WAIT_SECONDS: number;
+}
 
 export interface DatabaseConnection {
   db: Database;
@@ -14,7 +22,7 @@ export interface DatabaseConnection {
  * a running one); waits until it answers.
  */
 export async function connectDatabase(
-  config: Config,
+  config: DatabaseSettings,
   logger: Logger,
   embeddedMode: 'own' | 'shared' = 'own',
 ): Promise<DatabaseConnection> {
