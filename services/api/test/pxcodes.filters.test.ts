@@ -64,6 +64,8 @@ describe('GET /api/v1.0/pxcodes/ with pxcode= and pxcode_prefix=', () => {
   test('when 100 codes are listed, then they are answered; when no code exists, then an empty page 1 with pages 0', async () => {
     const hundred = Array.from({ length: 100 }, (_, i) => (i < 50 ? '039' : `X${i}`)).join(',');
     expect(codes(await list(`?pxcode=${hundred}`))).toEqual(['039']);
+    // Duplicates count once, toward the 100 too.
+    expect(codes(await list(`?pxcode=${hundred},${hundred},057`))).toEqual(['039', '057']);
     const none = await list('?pxcode=NOPE');
     expect(none.body.items).toEqual([]);
     expect(none.body.meta).toMatchObject({ total: 0, pages: 0, page: 1, next: null });
@@ -282,12 +284,21 @@ describe('bad list parameters', () => {
     ['pxcode=', 'pxcode: must not be empty (a comma-separated list of codes)'],
     ['pxcode=039,a*b', "pxcode: 'a*b' is not a code (1 to 10 letters, digits, dots, dashes or underscores)"],
     ['pxcode=039&pxcode=057', 'pxcode: must be a single comma-separated list of codes'],
-    [`pxcode=039${',057'.repeat(100)}`, 'pxcode: must list at most 100 codes, not 101'],
+    [`pxcode=${Array.from({ length: 101 }, (_, i) => `C${i}`).join(',')},C0`, 'pxcode: must list at most 100 codes, not 101'],
+    ['pxcode=039,a*b,c*d,a*b', "pxcode: 'a*b' is not a code (1 to 10 letters, digits, dots, dashes or underscores)"],
+    ['sort=a,b,c', "sort: unknown sort key 'a' (sort by pxcode, procedure, -pxcode or -procedure)"],
     ['pxcode_prefix=', 'pxcode_prefix: must be 1 to 10 letters, digits, dots, dashes or underscores'],
     ['pxcode_prefix=0%25', 'pxcode_prefix: must be 1 to 10 letters, digits, dots, dashes or underscores'],
     ['pxcode_prefix=0&pxcode_prefix=1', 'pxcode_prefix: must be a single code prefix'],
   ])('when the query is %s, then 400 names the parameter', async (query, message) => {
     expectError(await list(`?${query}`), 400, 'Bad Request', message);
+  });
+
+  test('when pxcode lists thousands of bad codes, then one short issue: the count is judged before the codes', async () => {
+    const many = Array.from({ length: 3000 }, (_, i) => `x*${i}`).join(',');
+    expectError(await list(`?pxcode=${many}`), 400, 'Bad Request', 'pxcode: must list at most 100 codes, not 3000');
+    const same = await list(`?pxcode=${'x*,'.repeat(3000)}x*`);
+    expectError(same, 400, 'Bad Request', "pxcode: 'x*' is not a code (1 to 10 letters, digits, dots, dashes or underscores)");
   });
 });
 

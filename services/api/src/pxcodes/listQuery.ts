@@ -41,32 +41,43 @@ const positiveInteger = single('positive whole number')
   .transform(Number)
   .refine((n) => n >= 1, 'must be a positive whole number');
 
-/** A comma-separated list; `check` returns what is wrong with an item, given the items before it. */
-function commaList(what: string, check: (item: string, before: string[]) => string | undefined) {
+/**
+ * A comma-separated list; `check` returns what is wrong with an item, given the items before it.
+ * One issue at most (the first bad item), so a long bad list gets a short answer; `limit` counts distinct items.
+ */
+function commaList(what: string, check: (item: string, before: ReadonlySet<string>) => string | undefined, limit = Infinity) {
   return single(`comma-separated list of ${what}`).transform((text, ctx) => {
     const items = text === '' ? [] : text.split(',');
-    if (items.length === 0) ctx.addIssue({ code: 'custom', message: `must not be empty (a comma-separated list of ${what})` });
-    for (const [i, item] of items.entries()) {
-      const problem = check(item, items.slice(0, i));
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    const distinct = new Set(items).size;
+    let problem: string | undefined;
+    if (items.length === 0) problem = `must not be empty (a comma-separated list of ${what})`;
+    else if (distinct > limit) problem = `must list at most ${limit} ${what}, not ${distinct}`;
+    const before = new Set<string>();
+    for (const item of items) {
+      if (problem) break;
+      problem = check(item, before);
+      before.add(item);
     }
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
     return items;
   });
 }
 
-const codeList = commaList('codes', (code) =>
-  pxcodeSchema.safeParse(code).success ? undefined : `'${code}' is not a code (1 to 10 letters, digits, dots, dashes or underscores)`,
-).refine((codes) => codes.length <= maxCodes, { error: (issue) => `must list at most ${maxCodes} codes, not ${(issue.input as string[]).length}` });
+const codeList = commaList(
+  'codes',
+  (code) => (pxcodeSchema.safeParse(code).success ? undefined : `'${code}' is not a code (1 to 10 letters, digits, dots, dashes or underscores)`),
+  maxCodes,
+);
 
 const sortList = commaList('pxcode, procedure, -pxcode, -procedure', (key, before) => {
   if (!/^-?(pxcode|procedure)$/.test(key)) return `unknown sort key '${key}' (sort by pxcode, procedure, -pxcode or -procedure)`;
   const column = key.replace(/^-/, '');
-  return before.some((earlier) => earlier.replace(/^-/, '') === column) ? `sorts by ${column} twice` : undefined;
+  return before.has(column) || before.has(`-${column}`) ? `sorts by ${column} twice` : undefined;
 });
 
 const fieldList = commaList(fieldNames.join(', '), (field, before) => {
   if (!(fieldNames as readonly string[]).includes(field)) return `unknown field '${field}' (one of ${fieldNames.join(', ')})`;
-  return before.includes(field) ? `names ${field} twice` : undefined;
+  return before.has(field) ? `names ${field} twice` : undefined;
 });
 
 const linkedParams = ['pxcode', 'pxcode_prefix', 'sort', 'fields'] as const;
