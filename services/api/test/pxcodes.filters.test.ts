@@ -273,6 +273,9 @@ describe('bad list parameters', () => {
   test.each([
     ['foo=1', `foo: is not a parameter of this list (${known})`],
     ['per_page=5&Sort=pxcode', `Sort: is not a parameter of this list (${known})`],
+    ['__proto__=1', `__proto__: is not a parameter of this list (${known})`],
+    ['=x&per_page=5', `(empty name): is not a parameter of this list (${known})`],
+    ['foo=1&sort=name&bar=2', `foo: is not a parameter of this list (${known}); bar: is not a parameter of this list (${known})`],
     ['sort=name', "sort: unknown sort key 'name' (sort by pxcode, procedure, -pxcode or -procedure)"],
     ['sort=pxcode,-pxcode', 'sort: sorts by pxcode twice'],
     ['sort=', 'sort: must not be empty (a comma-separated list of pxcode, procedure, -pxcode, -procedure)'],

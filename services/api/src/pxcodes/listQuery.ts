@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { decodeCursor, decodeKeysetCursor, type Keyset } from '../http/cursors';
+import { HttpError } from '../errors';
 import { pxcodeSchema } from './schema';
 
 export const maxPerPage = 100;
@@ -81,7 +82,7 @@ const fieldList = commaList(fieldNames.join(', '), (field, before) => {
 });
 
 const linkedParams = ['pxcode', 'pxcode_prefix', 'sort', 'fields'] as const;
-const known = ['page', 'per_page', 'cursor', ...linkedParams].join(', ');
+const knownNames: readonly string[] = ['page', 'per_page', 'cursor', ...linkedParams];
 
 const rawQuery = z
   .object({
@@ -94,8 +95,7 @@ const rawQuery = z
     pxcode_prefix: single('code prefix').regex(/^[A-Za-z0-9._-]{1,10}$/, 'must be 1 to 10 letters, digits, dots, dashes or underscores').optional(),
     sort: sortList.optional(),
     fields: fieldList.optional(),
-  })
-  .catchall(z.custom<never>(() => false, { error: `is not a parameter of this list (${known})` }));
+  });
 
 type RawQuery = z.infer<typeof rawQuery>;
 
@@ -132,7 +132,7 @@ function positionOf(cursor: string, spec: ListSpec, digest: string | undefined):
   return keyed.keyset.values.length === spec.sort.length ? { after: keyed.keyset } : notACursor;
 }
 
-export const listQuery = rawQuery.transform((raw, ctx): ListQuery => {
+const listQuery = rawQuery.transform((raw, ctx): ListQuery => {
   const spec = specOf(raw);
   const digest = digestOf(spec);
   let cursor: ListQuery['cursor'];
@@ -143,3 +143,13 @@ export const listQuery = rawQuery.transform((raw, ctx): ListQuery => {
   }
   return { page: raw.page, perPage: raw.per_page, cursor, spec, fields: raw.fields as Field[] | undefined, params: paramsOf(raw), digest };
 });
+
+/** The list's parameters; names are judged first, as zod passes over some (`__proto__`). */
+export function parseListQuery(query: Record<string, unknown>): ListQuery {
+  const unknown = Object.keys(query).filter((name) => !knownNames.includes(name));
+  if (unknown.length > 0) {
+    const why = `is not a parameter of this list (${knownNames.join(', ')})`;
+    throw new HttpError(400, unknown.map((name) => `${name === '' ? '(empty name)' : name}: ${why}`).join('; '));
+  }
+  return listQuery.parse(query);
+}
