@@ -163,6 +163,15 @@ describe('paging filtered and sorted lists', () => {
     expectError(res, 404, 'Not Found', 'page 3 is past the last page (2) at per_page=2');
   });
 
+  test('when a sorted or filtered page is past the whole collection, then 404 before any rows are read', async () => {
+    for (const query of ['?sort=procedure&page=9007199254740991', '?pxcode_prefix=0&sort=-pxcode&per_page=10&page=12']) {
+      const sql = (await queriesOf(query, 404)).join('\n');
+      expect(sql).not.toMatch(/offset|from "starter_pxcodes"/i);
+    }
+    const res = await list('?sort=procedure&page=9007199254740991');
+    expectError(res, 404, 'Not Found', 'page 9007199254740991 is past the last page (2) at per_page=100');
+  });
+
   test.each([
     ['pxcode', 'pxcode, id', 'true'],
     ['-pxcode', 'pxcode desc, id desc', 'true'],
@@ -246,19 +255,20 @@ describe('a filtered page and its total under concurrent writes', () => {
   });
 });
 
-describe('what a list counts', () => {
-  /** The SQL a request sends to PostgreSQL. */
-  async function queriesOf(query: string): Promise<string[]> {
-    const seen: string[] = [];
-    const listener = (data: { sql: string }) => seen.push(data.sql);
-    sample.db.on('query', listener);
-    try {
-      expect((await list(query)).status).toBe(200);
-    } finally {
-      sample.db.off('query', listener);
-    }
-    return seen;
+/** The SQL a request sends to PostgreSQL. */
+async function queriesOf(query: string, status = 200): Promise<string[]> {
+  const seen: string[] = [];
+  const listener = (data: { sql: string }) => seen.push(data.sql);
+  sample.db.on('query', listener);
+  try {
+    expect((await list(query)).status).toBe(status);
+  } finally {
+    sample.db.off('query', listener);
   }
+  return seen;
+}
+
+describe('what a list counts', () => {
 
   test('when no filter is given, then no count runs (the state row has the total); a filter counts its rows', async () => {
     for (const query of ['?fields=pxcode&per_page=10&page=2', '?fields=pxcode&per_page=10&cursor=', '?sort=-procedure&page=2&per_page=10']) {

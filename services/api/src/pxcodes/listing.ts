@@ -19,7 +19,7 @@ async function byNumber(db: Database, url: string, query: ListQuery, state: Coll
   const found =
     query.digest === undefined
       ? await service.listPage(db, number, query.perPage, state)
-      : await service.listMatchingPage(db, query.spec, number, query.perPage);
+      : await service.listMatchingPage(db, query.spec, number, query.perPage, state);
   return { rows: found.rows, version: found.state.version, meta: pageMeta(url, number, query.perPage, found.state.total, query.params) };
 }
 

@@ -53,8 +53,12 @@ export async function listAfter(db: Database, afterId: number, perPage: number):
   return { rows, state, nextAfter: more ? rows[rows.length - 1]?.id : undefined };
 }
 
-/** A page by number of the rows that match `spec`, in its order; rows, total and version from one snapshot. */
-export async function listMatchingPage(db: Database, spec: ListSpec, page: number, perPage: number): Promise<Page> {
+/**
+ * A page by number of the rows that match `spec`, in its order; rows, total and version from one snapshot.
+ * `state` is the collection's: no filtered total is above it, so a page past it is 404 before any OFFSET.
+ */
+export async function listMatchingPage(db: Database, spec: ListSpec, page: number, perPage: number, state: CollectionState): Promise<Page> {
+  checkPageExists(page, perPage, state.total);
   const found = await listRepository.readMatching(db, spec, perPage, { offset: (page - 1) * perPage });
   checkPageExists(page, perPage, found.state.total);
   return found;
