@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import request from 'supertest';
+import * as procedureOrder from '../src/db/migrations/20261203010000_pxcodes_procedure_order';
 import { countQuery, findMatching } from '../src/pxcodes/listRepository';
 import type { ListSpec } from '../src/pxcodes/listQuery';
 import { addTestUser, buildTestApp, createTestDatabase, expectError, LogCapture, sampleDataFixture, userAuth as auth } from './helpers';
@@ -92,6 +93,19 @@ describe('GET /api/v1.0/pxcodes/ with pxcode= and pxcode_prefix=', () => {
     expect(await plan({ sort: [{ column: 'procedure', descending: false }] })).toMatch(/Index Scan using starter_pxcodes_procedure_id/);
     expect(await plan({ sort: [{ column: 'procedure', descending: true }] })).toMatch(/Index Scan Backward using starter_pxcodes_procedure_id/);
     expect(await plan({ sort: [{ column: 'pxcode', descending: false }] })).toMatch(/Index Scan using starter_pxcodes_pxcode_unique/);
+  });
+});
+
+describe('the (procedure, id) index migration', () => {
+  test('when it runs, then it waits at most 10 s for the table lock, so writes never queue long behind it', async () => {
+    const trx = await sample.db.transaction();
+    try {
+      await procedureOrder.down(trx);
+      await procedureOrder.up(trx);
+      expect((await trx.raw('show lock_timeout')).rows[0].lock_timeout).toBe('10s');
+    } finally {
+      await trx.rollback();
+    }
   });
 });
 
