@@ -194,6 +194,7 @@ describe('paging filtered and sorted lists', () => {
     ['procedure,-pxcode', 'procedure, pxcode desc, id desc', 'true'],
     ['-procedure,pxcode', 'procedure desc, pxcode, id', 'true'],
     ['-procedure&pxcode_prefix=1', 'procedure desc, id desc', "pxcode like '1%'"],
+    ['-pxcode,procedure', 'pxcode desc', 'true'],
   ])('when walking by cursor with sort=%s, then every row comes once, in order, each link carrying the parameters', async (sort, orderBy, where) => {
     const expected = await expectedOrder(orderBy, where);
     const seen: string[] = [];
@@ -211,6 +212,18 @@ describe('paging filtered and sorted lists', () => {
       res = await follow(res.body.meta.next);
     }
     expect(seen).toEqual(expected);
+  });
+
+  test('when the sort has pxcode (unique), then the order and the cursor stop at it: no later key, no id', async () => {
+    const sql = (await queriesOf('?sort=-pxcode,procedure&per_page=2&cursor=')).join('\n');
+    expect(sql).toMatch(/order by "pxcode" desc limit/i);
+    expect(sql).not.toMatch(/"id" (asc|desc)|"procedure" (asc|desc)/i);
+    const first = await list('?sort=procedure,-pxcode&per_page=2&cursor=');
+    const cursor = new URL(first.body.meta.next).searchParams.get('cursor') as string;
+    const [, id, ...values] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8').slice(3)) as unknown[];
+    expect([id, ...values]).toEqual([null, first.body.items[1].procedure, first.body.items[1].pxcode]);
+    const second = await list(`?sort=procedure,-pxcode&per_page=2&cursor=${cursor}`);
+    expect([...codes(first), ...codes(second)]).toEqual((await expectedOrder('procedure, pxcode desc')).slice(0, 4));
   });
 
   test('when per_page changes along a walk, then the cursor still continues', async () => {

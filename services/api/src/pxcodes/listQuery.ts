@@ -19,8 +19,12 @@ export type Field = (typeof fieldNames)[number];
 export interface ListSpec {
   codes?: string[];
   prefix?: string;
+  /** Ends at the first pxcode key, if any: pxcode is unique, so later keys never decide. */
   sort: SortKey[];
 }
+
+/** An order without pxcode ends with id, which breaks its ties; pxcode has none. */
+export const tiesById = (spec: ListSpec) => spec.sort.every((key) => key.column !== 'pxcode');
 
 export interface ListQuery {
   page: number | undefined;
@@ -100,8 +104,9 @@ const rawQuery = z
 type RawQuery = z.infer<typeof rawQuery>;
 
 function specOf(raw: RawQuery): ListSpec {
-  const sort = (raw.sort ?? []).map((key) => ({ column: key.replace(/^-/, '') as SortColumn, descending: key.startsWith('-') }));
-  return { codes: raw.pxcode, prefix: raw.pxcode_prefix, sort };
+  const keys = (raw.sort ?? []).map((key) => ({ column: key.replace(/^-/, '') as SortColumn, descending: key.startsWith('-') }));
+  const code = keys.findIndex((key) => key.column === 'pxcode');
+  return { codes: raw.pxcode, prefix: raw.pxcode_prefix, sort: code === -1 ? keys : keys.slice(0, code + 1) };
 }
 
 /** The parameters as sent (each checked to need no %-escaping), for the links. */
@@ -129,7 +134,8 @@ function positionOf(cursor: string, spec: ListSpec, digest: string | undefined):
   if (afterId === undefined && !keyed) return notACursor;
   if (digest === undefined) return afterId === undefined ? otherList : { after: { values: [], id: afterId } };
   if (!keyed || keyed.digest !== digest) return otherList;
-  return keyed.keyset.values.length === spec.sort.length ? { after: keyed.keyset } : notACursor;
+  const { values, id } = keyed.keyset;
+  return values.length === spec.sort.length && (id !== undefined) === tiesById(spec) ? { after: keyed.keyset } : notACursor;
 }
 
 const listQuery = rawQuery.transform((raw, ctx): ListQuery => {

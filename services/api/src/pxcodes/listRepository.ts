@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Database } from '../db/database';
 import type { Keyset } from '../http/cursors';
-import type { ListSpec } from './listQuery';
+import { tiesById, type ListSpec } from './listQuery';
 import { withState, type CollectionState, type PxcodeRow } from './repository';
 
 const table = 'starter_pxcodes';
@@ -17,15 +17,16 @@ function matching(db: Database, spec: ListSpec): Knex.QueryBuilder {
   return query;
 }
 
-/** The sort's columns then id, which breaks ties in the last key's direction (so one index serves both ways). */
+/** The sort's columns, then id when it breaks ties, in the last key's direction (so one index serves both ways). */
 function orderOf(spec: ListSpec): { column: string; descending: boolean }[] {
+  if (!tiesById(spec)) return spec.sort;
   const last = spec.sort[spec.sort.length - 1];
   return [...spec.sort, { column: 'id', descending: last?.descending ?? false }];
 }
 
 /** Rows after `after` in `order`: one row comparison when all keys run one way, else key by key. */
 function whereAfter(query: Knex.QueryBuilder, order: { column: string; descending: boolean }[], after: Keyset): void {
-  const values = [...after.values, after.id];
+  const values = order.map((key, i) => (key.column === 'id' ? (after.id ?? 0) : (after.values[i] ?? '')));
   if (order.every((key) => key.descending === order[0]!.descending)) {
     const names = order.map((key) => `"${key.column}"`).join(', ');
     query.whereRaw(`(${names}) ${order[0]!.descending ? '<' : '>'} (${values.map(() => '?').join(', ')})`, values);

@@ -1,7 +1,7 @@
 import type { Database } from '../db/database';
 import { encodeCursor, encodeKeysetCursor, type Keyset } from '../http/cursors';
 import { cursorMeta, pageMeta, type PageMeta } from '../http/links';
-import type { ListQuery } from './listQuery';
+import { tiesById, type ListQuery, type ListSpec } from './listQuery';
 import type { CollectionState, PxcodeRow } from './repository';
 import * as service from './service';
 
@@ -30,10 +30,16 @@ async function plainAfter(db: Database, afterId: number, perPage: number): Promi
   return { ...found, next: found.nextAfter === undefined ? undefined : encodeCursor(found.nextAfter) };
 }
 
+/** Where a walk continues after `row`: its sort values, and its id when the order ends with id. */
+function keysetOf(spec: ListSpec, row: PxcodeRow): Keyset {
+  const values = spec.sort.map((key) => row[key.column]);
+  return tiesById(spec) ? { values, id: row.id } : { values };
+}
+
 async function matchingAfter(db: Database, query: ListQuery, digest: string, after: Keyset | undefined): Promise<Continued> {
   const found = await service.listMatchingAfter(db, query.spec, after, query.perPage);
   const last = found.last;
-  const next = last && encodeKeysetCursor(digest, { values: query.spec.sort.map((key) => last[key.column]), id: last.id });
+  const next = last && encodeKeysetCursor(digest, keysetOf(query.spec, last));
   return { ...found, next };
 }
 
