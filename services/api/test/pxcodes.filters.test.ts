@@ -93,6 +93,10 @@ describe('GET /api/v1.0/pxcodes/ with pxcode= and pxcode_prefix=', () => {
     expect(await plan({ sort: [{ column: 'procedure', descending: false }] })).toMatch(/Index Scan using starter_pxcodes_procedure_id/);
     expect(await plan({ sort: [{ column: 'procedure', descending: true }] })).toMatch(/Index Scan Backward using starter_pxcodes_procedure_id/);
     expect(await plan({ sort: [{ column: 'pxcode', descending: false }] })).toMatch(/Index Scan using starter_pxcodes_pxcode_unique/);
+    // Mixed directions: the index on the first key starts at the cursor rather than at its first entry.
+    const mixed = (descending: boolean) => [{ column: 'procedure' as const, descending }, { column: 'pxcode' as const, descending: !descending }];
+    expect(await plan({ sort: mixed(false) })).toMatch(/Index Scan using starter_pxcodes_procedure_id[\s\S]*Index Cond: \(procedure >= 'M'/);
+    expect(await plan({ sort: mixed(true) })).toMatch(/Index Scan Backward using starter_pxcodes_procedure_id[\s\S]*Index Cond: \(procedure <= 'M'/);
   });
 });
 

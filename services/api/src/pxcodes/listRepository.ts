@@ -41,6 +41,8 @@ function whereAfter(query: Knex.QueryBuilder, order: { column: string; descendin
     return [`(${beyond} OR ("${column}" = ? AND ${rest}))`, [values[i], values[i], ...restValues]];
   };
   const [sql, bindings] = clause(0);
+  // Implied by the chain, but only this bound lets an index scan on the first key start at the cursor.
+  query.whereRaw(`"${order[0]!.column}" ${order[0]!.descending ? '<=' : '>='} ?`, [values[0]!]);
   query.whereRaw(sql, bindings as Knex.Value[]);
 }
 
