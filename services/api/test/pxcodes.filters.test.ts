@@ -247,6 +247,17 @@ describe('paging filtered and sorted lists', () => {
     }
     expectError(await list(`?sort=procedure&cursor=${cursor.slice(0, -2)}`), 400, 'Bad Request', 'cursor: is not a cursor from a next link');
   });
+
+  test('when a cursor is forged with a value no row can hold, then 400 names cursor before PostgreSQL sees it', async () => {
+    const made = await list('?sort=procedure,-pxcode&per_page=10&cursor=');
+    const cursor = new URL(made.body.meta.next).searchParams.get('cursor') as string;
+    const [digest] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8').slice(3)) as string[];
+    const forge = (...values: string[]) => Buffer.from(`v2:${JSON.stringify([digest, null, ...values])}`, 'utf8').toString('base64url');
+    expect((await list(`?sort=procedure,-pxcode&cursor=${forge('M', '039')}`)).status).toBe(200);
+    for (const values of [['M\0', '039'], ['\ud83e', '039'], ['M'.repeat(5000), '039'], ['M', 'a*b'], ['M', ''], ['M', '0'.repeat(11)]]) {
+      expectError(await list(`?sort=procedure,-pxcode&cursor=${forge(...values)}`), 400, 'Bad Request', 'cursor: is not a cursor from a next link');
+    }
+  });
 });
 
 describe('a filtered page and its total under concurrent writes', () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { decodeCursor, decodeKeysetCursor, type Keyset } from '../http/cursors';
 import { HttpError } from '../errors';
-import { pxcodeSchema } from './schema';
+import { loneSurrogate, maxProcedureLength, pxcodeSchema } from './schema';
 
 export const maxPerPage = 100;
 export const maxCodes = 100;
@@ -126,6 +126,12 @@ function digestOf(spec: ListSpec): string | undefined {
 const notACursor = 'is not a cursor from a next link';
 const otherList = 'was made for a different sort or filter; start again with cursor=';
 
+/** A value a row could hold in `column`: a forged cursor's value never reaches PostgreSQL. */
+function fitsColumn(value: string, column: SortColumn): boolean {
+  if (column === 'pxcode') return pxcodeSchema.safeParse(value).success;
+  return value.length <= maxProcedureLength && !value.includes('\0') && !loneSurrogate.test(value);
+}
+
 /** Where a cursor continues, or why it cannot: it is only good for the sort and filters it was made for. */
 function positionOf(cursor: string, spec: ListSpec, digest: string | undefined): { after?: Keyset } | string {
   if (cursor === '') return digest === undefined ? { after: { values: [], id: 0 } } : {};
@@ -135,7 +141,8 @@ function positionOf(cursor: string, spec: ListSpec, digest: string | undefined):
   if (digest === undefined) return afterId === undefined ? otherList : { after: { values: [], id: afterId } };
   if (!keyed || keyed.digest !== digest) return otherList;
   const { values, id } = keyed.keyset;
-  return values.length === spec.sort.length && (id !== undefined) === tiesById(spec) ? { after: keyed.keyset } : notACursor;
+  const fits = values.length === spec.sort.length && values.every((value, i) => fitsColumn(value, spec.sort[i]!.column));
+  return fits && (id !== undefined) === tiesById(spec) ? { after: keyed.keyset } : notACursor;
 }
 
 const listQuery = rawQuery.transform((raw, ctx): ListQuery => {
