@@ -27,7 +27,7 @@ type Continued = service.Page & { next: string | undefined };
 
 async function plainAfter(db: Database, afterId: number, perPage: number): Promise<Continued> {
   const found = await service.listAfter(db, afterId, perPage);
-  return { ...found, next: found.nextAfter === undefined ? undefined : encodeCursor(found.nextAfter) };
+  return { ...found, next: found.last && encodeCursor(found.last.id) };
 }
 
 /** Where a walk continues after `row`: its sort values, and its id when the order ends with id. */
