@@ -95,8 +95,8 @@ describe('GET /api/v1.0/pxcodes/ with pxcode= and pxcode_prefix=', () => {
     expect(await plan({ sort: [{ column: 'pxcode', descending: false }] })).toMatch(/Index Scan using starter_pxcodes_pxcode_unique/);
     // Mixed directions: the index on the first key starts at the cursor rather than at its first entry.
     const mixed = (descending: boolean) => [{ column: 'procedure' as const, descending }, { column: 'pxcode' as const, descending: !descending }];
-    expect(await plan({ sort: mixed(false) })).toMatch(/Index Scan using starter_pxcodes_procedure_id[\s\S]*Index Cond: \(procedure >= 'M'/);
-    expect(await plan({ sort: mixed(true) })).toMatch(/Index Scan Backward using starter_pxcodes_procedure_id[\s\S]*Index Cond: \(procedure <= 'M'/);
+    expect(await plan({ sort: mixed(false) })).toMatch(/starter_pxcodes_procedure_id[\s\S]*Index Cond: \(procedure >= 'M'/);
+    expect(await plan({ sort: mixed(true) })).toMatch(/starter_pxcodes_procedure_id[\s\S]*Index Cond: \(procedure <= 'M'/);
   });
 });
 
@@ -350,8 +350,8 @@ describe('bad list parameters', () => {
   });
 
   test('when pxcode lists thousands of bad codes, then one short issue: the count is judged before the codes', async () => {
-    const many = Array.from({ length: 3000 }, (_, i) => `x*${i}`).join(',');
-    expectError(await list(`?pxcode=${many}`), 400, 'Bad Request', 'pxcode: must list at most 100 codes, not 3000');
+    const many = Array.from({ length: 1500 }, (_, i) => `x*${i}`).join(',');
+    expectError(await list(`?pxcode=${many}`), 400, 'Bad Request', 'pxcode: must list at most 100 codes, not 1500');
     const same = await list(`?pxcode=${'x*,'.repeat(3000)}x*`);
     expectError(same, 400, 'Bad Request', "pxcode: 'x*' is not a code (1 to 10 letters, digits, dots, dashes or underscores)");
   });
