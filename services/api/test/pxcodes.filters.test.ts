@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import request from 'supertest';
+import * as procedureOrder from '../src/db/migrations/20261203010000_pxcodes_procedure_order';
 import { countQuery, findMatching } from '../src/pxcodes/listRepository';
 import type { ListSpec } from '../src/pxcodes/listQuery';
 import { addTestUser, buildTestApp, createTestDatabase, expectError, LogCapture, sampleDataFixture, userAuth as auth } from './helpers';
@@ -64,6 +65,8 @@ describe('GET /api/v1.0/pxcodes/ with pxcode= and pxcode_prefix=', () => {
   test('when 100 codes are listed, then they are answered; when no code exists, then an empty page 1 with pages 0', async () => {
     const hundred = Array.from({ length: 100 }, (_, i) => (i < 50 ? '039' : `X${i}`)).join(',');
     expect(codes(await list(`?pxcode=${hundred}`))).toEqual(['039']);
+    // Duplicates count once, toward the 100 too.
+    expect(codes(await list(`?pxcode=${hundred},${hundred},057`))).toEqual(['039', '057']);
     const none = await list('?pxcode=NOPE');
     expect(none.body.items).toEqual([]);
     expect(none.body.meta).toMatchObject({ total: 0, pages: 0, page: 1, next: null });
@@ -90,6 +93,23 @@ describe('GET /api/v1.0/pxcodes/ with pxcode= and pxcode_prefix=', () => {
     expect(await plan({ sort: [{ column: 'procedure', descending: false }] })).toMatch(/Index Scan using starter_pxcodes_procedure_id/);
     expect(await plan({ sort: [{ column: 'procedure', descending: true }] })).toMatch(/Index Scan Backward using starter_pxcodes_procedure_id/);
     expect(await plan({ sort: [{ column: 'pxcode', descending: false }] })).toMatch(/Index Scan using starter_pxcodes_pxcode_unique/);
+    // Mixed directions: the index on the first key starts at the cursor rather than at its first entry.
+    const mixed = (descending: boolean) => [{ column: 'procedure' as const, descending }, { column: 'pxcode' as const, descending: !descending }];
+    expect(await plan({ sort: mixed(false) })).toMatch(/starter_pxcodes_procedure_id[\s\S]*Index Cond: \(procedure >= 'M'/);
+    expect(await plan({ sort: mixed(true) })).toMatch(/starter_pxcodes_procedure_id[\s\S]*Index Cond: \(procedure <= 'M'/);
+  });
+});
+
+describe('the (procedure, id) index migration', () => {
+  test('when it runs, then it waits at most 10 s for the table lock, so writes never queue long behind it', async () => {
+    const trx = await sample.db.transaction();
+    try {
+      await procedureOrder.down(trx);
+      await procedureOrder.up(trx);
+      expect((await trx.raw('show lock_timeout')).rows[0].lock_timeout).toBe('10s');
+    } finally {
+      await trx.rollback();
+    }
   });
 });
 
@@ -161,6 +181,15 @@ describe('paging filtered and sorted lists', () => {
     expectError(res, 404, 'Not Found', 'page 3 is past the last page (2) at per_page=2');
   });
 
+  test('when a sorted or filtered page is past the whole collection, then 404 before any rows are read', async () => {
+    for (const query of ['?sort=procedure&page=9007199254740991', '?pxcode_prefix=0&sort=-pxcode&per_page=10&page=12']) {
+      const sql = (await queriesOf(query, 404)).join('\n');
+      expect(sql).not.toMatch(/offset|from "starter_pxcodes"/i);
+    }
+    const res = await list('?sort=procedure&page=9007199254740991');
+    expectError(res, 404, 'Not Found', 'page 9007199254740991 is past the last page (2) at per_page=100');
+  });
+
   test.each([
     ['pxcode', 'pxcode, id', 'true'],
     ['-pxcode', 'pxcode desc, id desc', 'true'],
@@ -169,6 +198,7 @@ describe('paging filtered and sorted lists', () => {
     ['procedure,-pxcode', 'procedure, pxcode desc, id desc', 'true'],
     ['-procedure,pxcode', 'procedure desc, pxcode, id', 'true'],
     ['-procedure&pxcode_prefix=1', 'procedure desc, id desc', "pxcode like '1%'"],
+    ['-pxcode,procedure', 'pxcode desc', 'true'],
   ])('when walking by cursor with sort=%s, then every row comes once, in order, each link carrying the parameters', async (sort, orderBy, where) => {
     const expected = await expectedOrder(orderBy, where);
     const seen: string[] = [];
@@ -188,6 +218,18 @@ describe('paging filtered and sorted lists', () => {
     expect(seen).toEqual(expected);
   });
 
+  test('when the sort has pxcode (unique), then the order and the cursor stop at it: no later key, no id', async () => {
+    const sql = (await queriesOf('?sort=-pxcode,procedure&per_page=2&cursor=')).join('\n');
+    expect(sql).toMatch(/order by "pxcode" desc limit/i);
+    expect(sql).not.toMatch(/"id" (asc|desc)|"procedure" (asc|desc)/i);
+    const first = await list('?sort=procedure,-pxcode&per_page=2&cursor=');
+    const cursor = new URL(first.body.meta.next).searchParams.get('cursor') as string;
+    const [, id, ...values] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8').slice(3)) as unknown[];
+    expect([id, ...values]).toEqual([null, first.body.items[1].procedure, first.body.items[1].pxcode]);
+    const second = await list(`?sort=procedure,-pxcode&per_page=2&cursor=${cursor}`);
+    expect([...codes(first), ...codes(second)]).toEqual((await expectedOrder('procedure, pxcode desc')).slice(0, 4));
+  });
+
   test('when per_page changes along a walk, then the cursor still continues', async () => {
     const first = await list('?sort=procedure&per_page=10&cursor=');
     const next = new URL(first.body.meta.next).searchParams.get('cursor');
@@ -204,6 +246,17 @@ describe('paging filtered and sorted lists', () => {
       expectError(await list(`?${query}`), 400, 'Bad Request', message);
     }
     expectError(await list(`?sort=procedure&cursor=${cursor.slice(0, -2)}`), 400, 'Bad Request', 'cursor: is not a cursor from a next link');
+  });
+
+  test('when a cursor is forged with a value no row can hold, then 400 names cursor before PostgreSQL sees it', async () => {
+    const made = await list('?sort=procedure,-pxcode&per_page=10&cursor=');
+    const cursor = new URL(made.body.meta.next).searchParams.get('cursor') as string;
+    const [digest] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8').slice(3)) as string[];
+    const forge = (...values: string[]) => Buffer.from(`v2:${JSON.stringify([digest, null, ...values])}`, 'utf8').toString('base64url');
+    expect((await list(`?sort=procedure,-pxcode&cursor=${forge('M', '039')}`)).status).toBe(200);
+    for (const values of [['M\0', '039'], ['\ud83e', '039'], ['M'.repeat(5000), '039'], ['M', 'a*b'], ['M', ''], ['M', '0'.repeat(11)]]) {
+      expectError(await list(`?sort=procedure,-pxcode&cursor=${forge(...values)}`), 400, 'Bad Request', 'cursor: is not a cursor from a next link');
+    }
   });
 });
 
@@ -244,19 +297,20 @@ describe('a filtered page and its total under concurrent writes', () => {
   });
 });
 
-describe('what a list counts', () => {
-  /** The SQL a request sends to PostgreSQL. */
-  async function queriesOf(query: string): Promise<string[]> {
-    const seen: string[] = [];
-    const listener = (data: { sql: string }) => seen.push(data.sql);
-    sample.db.on('query', listener);
-    try {
-      expect((await list(query)).status).toBe(200);
-    } finally {
-      sample.db.off('query', listener);
-    }
-    return seen;
+/** The SQL a request sends to PostgreSQL. */
+async function queriesOf(query: string, status = 200): Promise<string[]> {
+  const seen: string[] = [];
+  const listener = (data: { sql: string }) => seen.push(data.sql);
+  sample.db.on('query', listener);
+  try {
+    expect((await list(query)).status).toBe(status);
+  } finally {
+    sample.db.off('query', listener);
   }
+  return seen;
+}
+
+describe('what a list counts', () => {
 
   test('when no filter is given, then no count runs (the state row has the total); a filter counts its rows', async () => {
     for (const query of ['?fields=pxcode&per_page=10&page=2', '?fields=pxcode&per_page=10&cursor=', '?sort=-procedure&page=2&per_page=10']) {
@@ -271,6 +325,9 @@ describe('bad list parameters', () => {
   test.each([
     ['foo=1', `foo: is not a parameter of this list (${known})`],
     ['per_page=5&Sort=pxcode', `Sort: is not a parameter of this list (${known})`],
+    ['__proto__=1', `__proto__: is not a parameter of this list (${known})`],
+    ['=x&per_page=5', `(empty name): is not a parameter of this list (${known})`],
+    ['foo=1&sort=name&bar=2', `foo: is not a parameter of this list (${known}); bar: is not a parameter of this list (${known})`],
     ['sort=name', "sort: unknown sort key 'name' (sort by pxcode, procedure, -pxcode or -procedure)"],
     ['sort=pxcode,-pxcode', 'sort: sorts by pxcode twice'],
     ['sort=', 'sort: must not be empty (a comma-separated list of pxcode, procedure, -pxcode, -procedure)'],
@@ -282,12 +339,21 @@ describe('bad list parameters', () => {
     ['pxcode=', 'pxcode: must not be empty (a comma-separated list of codes)'],
     ['pxcode=039,a*b', "pxcode: 'a*b' is not a code (1 to 10 letters, digits, dots, dashes or underscores)"],
     ['pxcode=039&pxcode=057', 'pxcode: must be a single comma-separated list of codes'],
-    [`pxcode=039${',057'.repeat(100)}`, 'pxcode: must list at most 100 codes, not 101'],
+    [`pxcode=${Array.from({ length: 101 }, (_, i) => `C${i}`).join(',')},C0`, 'pxcode: must list at most 100 codes, not 101'],
+    ['pxcode=039,a*b,c*d,a*b', "pxcode: 'a*b' is not a code (1 to 10 letters, digits, dots, dashes or underscores)"],
+    ['sort=a,b,c', "sort: unknown sort key 'a' (sort by pxcode, procedure, -pxcode or -procedure)"],
     ['pxcode_prefix=', 'pxcode_prefix: must be 1 to 10 letters, digits, dots, dashes or underscores'],
     ['pxcode_prefix=0%25', 'pxcode_prefix: must be 1 to 10 letters, digits, dots, dashes or underscores'],
     ['pxcode_prefix=0&pxcode_prefix=1', 'pxcode_prefix: must be a single code prefix'],
   ])('when the query is %s, then 400 names the parameter', async (query, message) => {
     expectError(await list(`?${query}`), 400, 'Bad Request', message);
+  });
+
+  test('when pxcode lists thousands of bad codes, then one short issue: the count is judged before the codes', async () => {
+    const many = Array.from({ length: 1500 }, (_, i) => `x*${i}`).join(',');
+    expectError(await list(`?pxcode=${many}`), 400, 'Bad Request', 'pxcode: must list at most 100 codes, not 1500');
+    const same = await list(`?pxcode=${'x*,'.repeat(3000)}x*`);
+    expectError(same, 400, 'Bad Request', "pxcode: 'x*' is not a code (1 to 10 letters, digits, dots, dashes or underscores)");
   });
 });
 

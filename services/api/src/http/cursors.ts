@@ -15,15 +15,15 @@ export function decodeCursor(cursor: string): number | undefined {
   return afterId !== undefined && afterId <= maxId && encodeCursor(afterId) === cursor ? afterId : undefined;
 }
 
-/** Where a sorted or filtered walk stopped: the last row's sort values, then its id. */
+/** Where a sorted or filtered walk stopped: the last row's sort values, then its id if the order has it. */
 export interface Keyset {
   values: string[];
-  id: number;
+  id?: number;
 }
 
 /** `digest` names the sort and filters the cursor was made for: it is refused under others. */
 export function encodeKeysetCursor(digest: string, keyset: Keyset): string {
-  return Buffer.from(`v2:${JSON.stringify([digest, keyset.id, ...keyset.values])}`, 'utf8').toString('base64url');
+  return Buffer.from(`v2:${JSON.stringify([digest, keyset.id ?? null, ...keyset.values])}`, 'utf8').toString('base64url');
 }
 
 export function decodeKeysetCursor(cursor: string): { digest: string; keyset: Keyset } | undefined {
@@ -35,8 +35,8 @@ export function decodeKeysetCursor(cursor: string): { digest: string; keyset: Ke
   } catch {
     return undefined;
   }
-  if (!Array.isArray(parts) || !parts.every((part, i) => (i === 1 ? isId(part) : typeof part === 'string'))) return undefined;
-  const [digest, id, ...values] = parts as [string, number, ...string[]];
-  const decoded = { digest, keyset: { values, id } };
+  if (!Array.isArray(parts) || !parts.every((part, i) => (i === 1 ? part === null || isId(part) : typeof part === 'string'))) return undefined;
+  const [digest, id, ...values] = parts as [string, number | null, ...string[]];
+  const decoded = { digest, keyset: id === null ? { values } : { values, id } };
   return parts.length >= 2 && encodeKeysetCursor(digest, decoded.keyset) === cursor ? decoded : undefined;
 }

@@ -8,7 +8,7 @@ import type { CollectionStateCache } from './cache/stateCache';
 import type { CollectionState, PxcodeRow } from './repository';
 import { itemEtag, itemOf, renderItem, renderPage, sendRendered } from './representation';
 import { readList } from './listing';
-import { listQuery } from './listQuery';
+import { parseListQuery } from './listQuery';
 import { createBody, pxcodeSchema, type PxcodeChanges } from './schema';
 import * as service from './service';
 
@@ -51,7 +51,7 @@ function answered<P extends Record<string, string>>(
 
 async function renderList(ctx: PxcodeContext, req: Request, state: CollectionState): Promise<Rendered> {
   const url = collectionUrl(ctx, req);
-  const query = listQuery.parse(req.query);
+  const query = parseListQuery(req.query as Record<string, unknown>);
   const { rows, meta, version } = await readList(ctx.db, url, query, state);
   return { version, page: renderPage(url, rows, meta, query.fields) };
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { decodeCursor, decodeKeysetCursor, type Keyset } from '../http/cursors';
-import { pxcodeSchema } from './schema';
+import { HttpError } from '../errors';
+import { loneSurrogate, maxProcedureLength, pxcodeSchema } from './schema';
 
 export const maxPerPage = 100;
 export const maxCodes = 100;
@@ -18,8 +19,12 @@ export type Field = (typeof fieldNames)[number];
 export interface ListSpec {
   codes?: string[];
   prefix?: string;
+  /** Ends at the first pxcode key, if any: pxcode is unique, so later keys never decide. */
   sort: SortKey[];
 }
+
+/** An order without pxcode ends with id, which breaks its ties; pxcode has none. */
+export const tiesById = (spec: ListSpec) => spec.sort.every((key) => key.column !== 'pxcode');
 
 export interface ListQuery {
   page: number | undefined;
@@ -41,36 +46,47 @@ const positiveInteger = single('positive whole number')
   .transform(Number)
   .refine((n) => n >= 1, 'must be a positive whole number');
 
-/** A comma-separated list; `check` returns what is wrong with an item, given the items before it. */
-function commaList(what: string, check: (item: string, before: string[]) => string | undefined) {
+/**
+ * A comma-separated list; `check` returns what is wrong with an item, given the items before it.
+ * One issue at most (the first bad item), so a long bad list gets a short answer; `limit` counts distinct items.
+ */
+function commaList(what: string, check: (item: string, before: ReadonlySet<string>) => string | undefined, limit = Infinity) {
   return single(`comma-separated list of ${what}`).transform((text, ctx) => {
     const items = text === '' ? [] : text.split(',');
-    if (items.length === 0) ctx.addIssue({ code: 'custom', message: `must not be empty (a comma-separated list of ${what})` });
-    for (const [i, item] of items.entries()) {
-      const problem = check(item, items.slice(0, i));
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    const distinct = new Set(items).size;
+    let problem: string | undefined;
+    if (items.length === 0) problem = `must not be empty (a comma-separated list of ${what})`;
+    else if (distinct > limit) problem = `must list at most ${limit} ${what}, not ${distinct}`;
+    const before = new Set<string>();
+    for (const item of items) {
+      if (problem) break;
+      problem = check(item, before);
+      before.add(item);
     }
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
     return items;
   });
 }
 
-const codeList = commaList('codes', (code) =>
-  pxcodeSchema.safeParse(code).success ? undefined : `'${code}' is not a code (1 to 10 letters, digits, dots, dashes or underscores)`,
-).refine((codes) => codes.length <= maxCodes, { error: (issue) => `must list at most ${maxCodes} codes, not ${(issue.input as string[]).length}` });
+const codeList = commaList(
+  'codes',
+  (code) => (pxcodeSchema.safeParse(code).success ? undefined : `'${code}' is not a code (1 to 10 letters, digits, dots, dashes or underscores)`),
+  maxCodes,
+);
 
 const sortList = commaList('pxcode, procedure, -pxcode, -procedure', (key, before) => {
   if (!/^-?(pxcode|procedure)$/.test(key)) return `unknown sort key '${key}' (sort by pxcode, procedure, -pxcode or -procedure)`;
   const column = key.replace(/^-/, '');
-  return before.some((earlier) => earlier.replace(/^-/, '') === column) ? `sorts by ${column} twice` : undefined;
+  return before.has(column) || before.has(`-${column}`) ? `sorts by ${column} twice` : undefined;
 });
 
 const fieldList = commaList(fieldNames.join(', '), (field, before) => {
   if (!(fieldNames as readonly string[]).includes(field)) return `unknown field '${field}' (one of ${fieldNames.join(', ')})`;
-  return before.includes(field) ? `names ${field} twice` : undefined;
+  return before.has(field) ? `names ${field} twice` : undefined;
 });
 
 const linkedParams = ['pxcode', 'pxcode_prefix', 'sort', 'fields'] as const;
-const known = ['page', 'per_page', 'cursor', ...linkedParams].join(', ');
+const knownNames: readonly string[] = ['page', 'per_page', 'cursor', ...linkedParams];
 
 const rawQuery = z
   .object({
@@ -83,14 +99,14 @@ const rawQuery = z
     pxcode_prefix: single('code prefix').regex(/^[A-Za-z0-9._-]{1,10}$/, 'must be 1 to 10 letters, digits, dots, dashes or underscores').optional(),
     sort: sortList.optional(),
     fields: fieldList.optional(),
-  })
-  .catchall(z.custom<never>(() => false, { error: `is not a parameter of this list (${known})` }));
+  });
 
 type RawQuery = z.infer<typeof rawQuery>;
 
 function specOf(raw: RawQuery): ListSpec {
-  const sort = (raw.sort ?? []).map((key) => ({ column: key.replace(/^-/, '') as SortColumn, descending: key.startsWith('-') }));
-  return { codes: raw.pxcode, prefix: raw.pxcode_prefix, sort };
+  const keys = (raw.sort ?? []).map((key) => ({ column: key.replace(/^-/, '') as SortColumn, descending: key.startsWith('-') }));
+  const code = keys.findIndex((key) => key.column === 'pxcode');
+  return { codes: raw.pxcode, prefix: raw.pxcode_prefix, sort: code === -1 ? keys : keys.slice(0, code + 1) };
 }
 
 /** The parameters as sent (each checked to need no %-escaping), for the links. */
@@ -110,6 +126,12 @@ function digestOf(spec: ListSpec): string | undefined {
 const notACursor = 'is not a cursor from a next link';
 const otherList = 'was made for a different sort or filter; start again with cursor=';
 
+/** A value a row could hold in `column`: a forged cursor's value never reaches PostgreSQL. */
+function fitsColumn(value: string, column: SortColumn): boolean {
+  if (column === 'pxcode') return pxcodeSchema.safeParse(value).success;
+  return value.length <= maxProcedureLength && !value.includes('\0') && !loneSurrogate.test(value);
+}
+
 /** Where a cursor continues, or why it cannot: it is only good for the sort and filters it was made for. */
 function positionOf(cursor: string, spec: ListSpec, digest: string | undefined): { after?: Keyset } | string {
   if (cursor === '') return digest === undefined ? { after: { values: [], id: 0 } } : {};
@@ -118,10 +140,12 @@ function positionOf(cursor: string, spec: ListSpec, digest: string | undefined):
   if (afterId === undefined && !keyed) return notACursor;
   if (digest === undefined) return afterId === undefined ? otherList : { after: { values: [], id: afterId } };
   if (!keyed || keyed.digest !== digest) return otherList;
-  return keyed.keyset.values.length === spec.sort.length ? { after: keyed.keyset } : notACursor;
+  const { values, id } = keyed.keyset;
+  const fits = values.length === spec.sort.length && values.every((value, i) => fitsColumn(value, spec.sort[i]!.column));
+  return fits && (id !== undefined) === tiesById(spec) ? { after: keyed.keyset } : notACursor;
 }
 
-export const listQuery = rawQuery.transform((raw, ctx): ListQuery => {
+const listQuery = rawQuery.transform((raw, ctx): ListQuery => {
   const spec = specOf(raw);
   const digest = digestOf(spec);
   let cursor: ListQuery['cursor'];
@@ -132,3 +156,13 @@ export const listQuery = rawQuery.transform((raw, ctx): ListQuery => {
   }
   return { page: raw.page, perPage: raw.per_page, cursor, spec, fields: raw.fields as Field[] | undefined, params: paramsOf(raw), digest };
 });
+
+/** The list's parameters; names are judged first, as zod passes over some (`__proto__`). */
+export function parseListQuery(query: Record<string, unknown>): ListQuery {
+  const unknown = Object.keys(query).filter((name) => !knownNames.includes(name));
+  if (unknown.length > 0) {
+    const why = `is not a parameter of this list (${knownNames.join(', ')})`;
+    throw new HttpError(400, unknown.map((name) => `${name === '' ? '(empty name)' : name}: ${why}`).join('; '));
+  }
+  return listQuery.parse(query);
+}

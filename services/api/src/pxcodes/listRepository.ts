@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import type { Database } from '../db/database';
 import type { Keyset } from '../http/cursors';
-import type { ListSpec } from './listQuery';
-import { withState, type CollectionState, type PxcodeRow } from './repository';
+import { tiesById, type ListSpec } from './listQuery';
+import { withState, type CollectionState, type OrderKey, type PxcodeRow } from './repository';
 
 const table = 'starter_pxcodes';
 const columns = ['id', 'pxcode', 'procedure'] as const;
@@ -17,15 +17,16 @@ function matching(db: Database, spec: ListSpec): Knex.QueryBuilder {
   return query;
 }
 
-/** The sort's columns then id, which breaks ties in the last key's direction (so one index serves both ways). */
-function orderOf(spec: ListSpec): { column: string; descending: boolean }[] {
+/** The sort's columns, then id when it breaks ties, in the last key's direction (so one index serves both ways). */
+function orderOf(spec: ListSpec): OrderKey[] {
+  if (!tiesById(spec)) return spec.sort;
   const last = spec.sort[spec.sort.length - 1];
   return [...spec.sort, { column: 'id', descending: last?.descending ?? false }];
 }
 
 /** Rows after `after` in `order`: one row comparison when all keys run one way, else key by key. */
-function whereAfter(query: Knex.QueryBuilder, order: { column: string; descending: boolean }[], after: Keyset): void {
-  const values = [...after.values, after.id];
+function whereAfter(query: Knex.QueryBuilder, order: OrderKey[], after: Keyset): void {
+  const values = order.map((key, i) => (key.column === 'id' ? (after.id ?? 0) : (after.values[i] ?? '')));
   if (order.every((key) => key.descending === order[0]!.descending)) {
     const names = order.map((key) => `"${key.column}"`).join(', ');
     query.whereRaw(`(${names}) ${order[0]!.descending ? '<' : '>'} (${values.map(() => '?').join(', ')})`, values);
@@ -40,6 +41,8 @@ function whereAfter(query: Knex.QueryBuilder, order: { column: string; descendin
     return [`(${beyond} OR ("${column}" = ? AND ${rest}))`, [values[i], values[i], ...restValues]];
   };
   const [sql, bindings] = clause(0);
+  // Implied by the chain, but only this bound lets an index scan on the first key start at the cursor.
+  query.whereRaw(`"${order[0]!.column}" ${order[0]!.descending ? '<=' : '>='} ?`, [values[0]!]);
   query.whereRaw(sql, bindings as Knex.Value[]);
 }
 
@@ -57,7 +60,6 @@ export const countQuery = (db: Database, spec: ListSpec) => matching(db, spec).c
 
 /** A page and its total (of the rows that match) in one statement; unfiltered, the total is the state row's. */
 export function readMatching(db: Database, spec: ListSpec, limit: number, position: { offset: number } | { after?: Keyset }): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
-  const orderBy = orderOf(spec).map((key) => `p."${key.column}" ${key.descending ? 'DESC' : 'ASC'}`).join(', ');
   const filtered = spec.codes !== undefined || spec.prefix !== undefined;
-  return withState(db, findMatching(db, spec, limit, position), orderBy, filtered ? countQuery(db, spec).toSQL() : undefined);
+  return withState(db, findMatching(db, spec, limit, position), orderOf(spec), filtered ? countQuery(db, spec).toSQL() : undefined);
 }

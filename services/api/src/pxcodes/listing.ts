@@ -1,7 +1,7 @@
 import type { Database } from '../db/database';
 import { encodeCursor, encodeKeysetCursor, type Keyset } from '../http/cursors';
 import { cursorMeta, pageMeta, type PageMeta } from '../http/links';
-import type { ListQuery } from './listQuery';
+import { tiesById, type ListQuery, type ListSpec } from './listQuery';
 import type { CollectionState, PxcodeRow } from './repository';
 import * as service from './service';
 
@@ -19,7 +19,7 @@ async function byNumber(db: Database, url: string, query: ListQuery, state: Coll
   const found =
     query.digest === undefined
       ? await service.listPage(db, number, query.perPage, state)
-      : await service.listMatchingPage(db, query.spec, number, query.perPage);
+      : await service.listMatchingPage(db, query.spec, number, query.perPage, state);
   return { rows: found.rows, version: found.state.version, meta: pageMeta(url, number, query.perPage, found.state.total, query.params) };
 }
 
@@ -27,13 +27,19 @@ type Continued = service.Page & { next: string | undefined };
 
 async function plainAfter(db: Database, afterId: number, perPage: number): Promise<Continued> {
   const found = await service.listAfter(db, afterId, perPage);
-  return { ...found, next: found.nextAfter === undefined ? undefined : encodeCursor(found.nextAfter) };
+  return { ...found, next: found.last && encodeCursor(found.last.id) };
+}
+
+/** Where a walk continues after `row`: its sort values, and its id when the order ends with id. */
+function keysetOf(spec: ListSpec, row: PxcodeRow): Keyset {
+  const values = spec.sort.map((key) => row[key.column]);
+  return tiesById(spec) ? { values, id: row.id } : { values };
 }
 
 async function matchingAfter(db: Database, query: ListQuery, digest: string, after: Keyset | undefined): Promise<Continued> {
   const found = await service.listMatchingAfter(db, query.spec, after, query.perPage);
   const last = found.last;
-  const next = last && encodeKeysetCursor(digest, { values: query.spec.sort.map((key) => last[key.column]), id: last.id });
+  const next = last && encodeKeysetCursor(digest, keysetOf(query.spec, last));
   return { ...found, next };
 }
 

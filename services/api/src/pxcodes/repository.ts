@@ -32,17 +32,24 @@ function stateOf(row: { total?: unknown; version?: unknown; epoch?: unknown } | 
   return { total: Number(row?.total ?? 0), version: `${row?.epoch ?? ''}:${row?.version ?? 0}` };
 }
 
+/** One key of an order; `column` is one of the table's own names, never the client's text. */
+export interface OrderKey {
+  column: 'id' | 'pxcode' | 'procedure';
+  descending: boolean;
+}
+
 /**
  * Rows and state in one statement, one snapshot: a page never disagrees with its total or version.
- * `orderBy` repeats the rows' order (on `p`); `count`, when given, is the total instead of the state row's.
+ * `order` repeats the rows' order; `count`, when given, is the total instead of the state row's.
  */
 export async function withState(
   db: Database,
   query: Knex.QueryBuilder,
-  orderBy = 'p.id',
+  order: OrderKey[] = [{ column: 'id', descending: false }],
   count?: Knex.Sql,
 ): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
   const { sql, bindings } = query.toSQL();
+  const orderBy = order.map((key) => `p."${key.column}" ${key.descending ? 'DESC' : 'ASC'}`).join(', ');
   const result = await db.raw<{ rows: (Partial<PxcodeRow> & { total: string; version: string; epoch: string })[] }>(
     `SELECT ${count ? `(${count.sql}) AS total` : 's.total'}, s.version, s.epoch, p.id, p.pxcode, p.procedure
        FROM starter_pxcodes_state s LEFT JOIN LATERAL (${sql}) p ON true ORDER BY ${orderBy}`,

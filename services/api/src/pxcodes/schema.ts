@@ -12,7 +12,7 @@ export const pxcodeSchema = z
 // Reference text is stored as sent or refused. A lone UTF-16 surrogate would be stored as U+FFFD;
 // controls (tab, line feed and carriage return aside: a description may run over lines) and
 // bidirectional overrides and isolates would show text other than what is stored.
-const loneSurrogate = /\p{Cs}/u;
+export const loneSurrogate = /\p{Cs}/u;
 const control = /[\x01-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]/;
 const bidiOverride = /[\u202A-\u202E\u2066-\u2069]/;
 
@@ -27,11 +27,13 @@ function trimSpace(text: string): string {
   return text.slice(start, end);
 }
 
+export const maxProcedureLength = 255;
+
 export const procedureSchema = z
   .string({ error: required('a string') })
   .overwrite(trimSpace)
   .min(1, 'must not be empty')
-  .max(255, 'must be at most 255 characters')
+  .max(maxProcedureLength, `must be at most ${maxProcedureLength} characters`)
   .refine((text) => !text.includes('\0'), 'must not contain NUL characters')
   .refine((text) => !loneSurrogate.test(text), 'must be valid Unicode (it holds a lone UTF-16 surrogate)')
   .refine((text) => !control.test(text), 'must not contain control characters other than tab, line feed and carriage return')

@@ -13,6 +13,9 @@ export interface Page {
   state: CollectionState;
 }
 
+/** A keyset page: `last`, the row to continue after, is unset on the last page. */
+export type KeysetPage = Page & { last: PxcodeRow | undefined };
+
 export const collectionState = (db: Database) => repository.readState(db);
 
 /** 404 past the last page (an empty collection still has page 1). */
@@ -45,27 +48,33 @@ export async function listPage(db: Database, page: number, perPage: number, stat
   );
 }
 
-/** A page by keyset: as fast at any depth as the first page. `nextAfter` is unset on the last. */
-export async function listAfter(db: Database, afterId: number, perPage: number): Promise<Page & { nextAfter: number | undefined }> {
-  const { rows, state } = await repository.findAfter(db, afterId, perPage + 1);
+/** A page read one row long: that row, if it came, says there is a next page. */
+async function continued(read: Promise<Page>, perPage: number): Promise<KeysetPage> {
+  const { rows, state } = await read;
   const more = rows.length > perPage;
   if (more) rows.pop();
-  return { rows, state, nextAfter: more ? rows[rows.length - 1]?.id : undefined };
+  return { rows, state, last: more ? rows[rows.length - 1] : undefined };
 }
 
-/** A page by number of the rows that match `spec`, in its order; rows, total and version from one snapshot. */
-export async function listMatchingPage(db: Database, spec: ListSpec, page: number, perPage: number): Promise<Page> {
+/** A page by keyset: as fast at any depth as the first page. */
+export function listAfter(db: Database, afterId: number, perPage: number): Promise<KeysetPage> {
+  return continued(repository.findAfter(db, afterId, perPage + 1), perPage);
+}
+
+/**
+ * A page by number of the rows that match `spec`, in its order; rows, total and version from one snapshot.
+ * `state` is the collection's: no filtered total is above it, so a page past it is 404 before any OFFSET.
+ */
+export async function listMatchingPage(db: Database, spec: ListSpec, page: number, perPage: number, state: CollectionState): Promise<Page> {
+  checkPageExists(page, perPage, state.total);
   const found = await listRepository.readMatching(db, spec, perPage, { offset: (page - 1) * perPage });
   checkPageExists(page, perPage, found.state.total);
   return found;
 }
 
-/** A page by keyset of the rows that match `spec`; `last` (the row to continue after) is unset on the last page. */
-export async function listMatchingAfter(db: Database, spec: ListSpec, after: Keyset | undefined, perPage: number): Promise<Page & { last: PxcodeRow | undefined }> {
-  const { rows, state } = await listRepository.readMatching(db, spec, perPage + 1, { after });
-  const more = rows.length > perPage;
-  if (more) rows.pop();
-  return { rows, state, last: more ? rows[rows.length - 1] : undefined };
+/** A page by keyset of the rows that match `spec`, in its order. */
+export function listMatchingAfter(db: Database, spec: ListSpec, after: Keyset | undefined, perPage: number): Promise<KeysetPage> {
+  return continued(listRepository.readMatching(db, spec, perPage + 1, { after }), perPage);
 }
 
 function notFound(pxcode: string): HttpError {
