@@ -135,6 +135,16 @@ describe('GET /api/v1.0/pxcodes/ with sort= and fields=', () => {
     expect(codes(await list('?sort=-procedure&pxcode_prefix=A'))).toEqual(['AB2', 'A_2', 'AB1', 'A_1']);
   });
 
+  test('when sort=procedure, then procedures come in code point order (the C collation), whatever the server locale', async () => {
+    const column = await sample.db.raw("select collation_name from information_schema.columns where table_name = 'starter_pxcodes' and column_name = 'procedure'");
+    expect(column.rows[0].collation_name).toBe('C');
+    const first = await list('?sort=procedure');
+    const second = await list('?sort=procedure&page=2');
+    const procedures = [...first.body.items, ...second.body.items].map((item: { procedure: string }) => item.procedure);
+    expect(procedures).toHaveLength(104);
+    expect(procedures).toEqual([...procedures].sort()); // JS compares UTF-16 units: code point order for this text
+  });
+
   test.each([
     ['pxcode', ['pxcode']],
     ['url,procedure', ['procedure', 'url']],
