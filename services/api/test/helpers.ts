@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
@@ -242,4 +243,43 @@ export async function rawHttp(port: number, text: string): Promise<string> {
   socket.write(text);
   await new Promise<void>((resolve) => socket.on('close', () => resolve()));
   return Buffer.concat(chunks).toString('latin1');
+}
+
+/**
+ * Reads each query 30 times on a database of its own (20 rows, one user) while a writer keeps
+ * inserting and deleting batches of 5 (codes W<round>-<i>); every page must be 200 and hold the whole
+ * matching set. Returns the pages whose item count disagreed with their `meta.total`.
+ */
+export async function pagesDisagreeingUnderWrites(queries: string[]): Promise<string[]> {
+  const own = await createTestDatabase();
+  try {
+    await addTestUser(own.db);
+    await own.db.raw("insert into starter_pxcodes (pxcode, procedure) select 'C' || i, 'X' from generate_series(1, 20) i");
+    const { app } = buildTestApp(own.db);
+    let writing = true;
+    const writer = (async () => {
+      for (let round = 0; writing; round++) {
+        const batch = Array.from({ length: 5 }, (_, i) => ({ pxcode: `W${round}-${i}`, procedure: 'X' }));
+        await own.db('starter_pxcodes').insert(batch);
+        await own.db('starter_pxcodes').whereIn('pxcode', batch.map((row) => row.pxcode)).delete();
+      }
+    })();
+    const disagreeing: string[] = [];
+    const reader = async (query: string) => {
+      for (let i = 0; i < 30; i++) {
+        const res = await request(app).get(`/api/v1.0/pxcodes/${query}`).auth(...userAuth);
+        expect(res.status).toBe(200);
+        if (res.body.items.length !== res.body.meta.total) disagreeing.push(`${query}: ${res.body.items.length} items, total ${res.body.meta.total}`);
+      }
+    };
+    try {
+      await Promise.all(queries.map(reader));
+    } finally {
+      writing = false;
+      await writer;
+    }
+    return disagreeing;
+  } finally {
+    await own.drop();
+  }
 }

@@ -3,7 +3,14 @@ import request from 'supertest';
 import * as procedureOrder from '../src/db/migrations/20261203010000_pxcodes_procedure_order';
 import { countQuery, findMatching } from '../src/pxcodes/listRepository';
 import type { ListSpec } from '../src/pxcodes/listQuery';
-import { addTestUser, buildTestApp, createTestDatabase, expectError, LogCapture, sampleDataFixture, userAuth as auth } from './helpers';
+import {
+  buildTestApp,
+  expectError,
+  LogCapture,
+  sampleDataFixture,
+  userAuth as auth,
+  pagesDisagreeingUnderWrites,
+} from './helpers';
 
 const sample = sampleDataFixture();
 let app: ReturnType<typeof buildTestApp>['app'];
@@ -272,38 +279,8 @@ describe('paging filtered and sorted lists', () => {
 
 describe('a filtered page and its total under concurrent writes', () => {
   test('when rows come and go while filtered and sorted pages are read, then each page agrees with its total', async () => {
-    const own = await createTestDatabase();
-    try {
-      await addTestUser(own.db);
-      await own.db.raw("insert into starter_pxcodes (pxcode, procedure) select 'C' || i, 'X' from generate_series(1, 20) i");
-      const { app: ownApp } = buildTestApp(own.db);
-      let writing = true;
-      const writer = (async () => {
-        for (let round = 0; writing; round++) {
-          const batch = Array.from({ length: 5 }, (_, i) => ({ pxcode: `W${round}-${i}`, procedure: 'X' }));
-          await own.db('starter_pxcodes').insert(batch);
-          await own.db('starter_pxcodes').whereIn('pxcode', batch.map((row) => row.pxcode)).delete();
-        }
-      })();
-      const disagreeing: string[] = [];
-      const reader = async (query: string) => {
-        for (let i = 0; i < 30; i++) {
-          const res = await request(ownApp).get(`/api/v1.0/pxcodes/${query}`).auth(...auth);
-          expect(res.status).toBe(200);
-          // Every matching row fits on the one page: it holds exactly `total` items.
-          if (res.body.items.length !== res.body.meta.total) disagreeing.push(`${query}: ${res.body.items.length} items, total ${res.body.meta.total}`);
-        }
-      };
-      try {
-        await Promise.all(['?pxcode_prefix=W', '?pxcode_prefix=W&sort=procedure&cursor=', '?sort=-pxcode', '?sort=procedure&cursor=', '?pxcode=C1,W0-0,W1-1'].map(reader));
-      } finally {
-        writing = false;
-        await writer;
-      }
-      expect(disagreeing).toEqual([]);
-    } finally {
-      await own.drop();
-    }
+    const queries = ['?pxcode_prefix=W', '?pxcode_prefix=W&sort=procedure&cursor=', '?sort=-pxcode', '?sort=procedure&cursor=', '?pxcode=C1,W0-0,W1-1'];
+    expect(await pagesDisagreeingUnderWrites(queries)).toEqual([]);
   });
 });
 
