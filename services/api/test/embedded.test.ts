@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded';
@@ -103,6 +104,7 @@ describe('startEmbeddedPostgres', () => {
       for (const file of await strayCopies(root, dir, password)) stray.add(file);
       for (const [file, seen] of await buildingPasswordFiles(dir)) building.set(file, seen);
       for (const name of await readdir(tmp)) if (name.startsWith('pg-password-')) packageFiles.add(name);
+      await sleep(5); // without a pause the scan spins, taking a core from the initdb it watches
     }
     try {
       await cluster.ready;
