@@ -149,6 +149,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.REQUEST_TIMEOUT_SECONDS < config.HEADERS_TIMEOUT_SECONDS) {
     throw new ConfigError('invalid configuration: REQUEST_TIMEOUT_SECONDS: must be at least HEADERS_TIMEOUT_SECONDS');
   }
+  if (config.METRICS_PORT !== 0 && config.METRICS_PORT === config.PORT) {
+    throw new ConfigError(`invalid configuration: METRICS_PORT: ${config.METRICS_PORT} is PORT too: set another port, or 0 to turn metrics off`);
+  }
   return Object.freeze(config);
 }
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { LoginThrottle } from '../src/auth/loginThrottle';
-import { rateLimit } from '../src/config';
+import { loadConfig, rateLimit } from '../src/config';
 import { memoryLimiters } from '../src/limits/limiters';
 import { connectRedis } from '../src/limits/redis';
 import { createLogger } from '../src/logger';
@@ -165,6 +165,15 @@ describe('the gauges, read on each scrape', () => {
       await reachable.close();
       await unreachable.close();
     }
+  });
+});
+
+describe('METRICS_PORT', () => {
+  test('when it is unset, 0, or the same as PORT, then metrics are on 9464, off, or refused naming both', () => {
+    expect(loadConfig({}).METRICS_PORT).toBe(9464);
+    expect(loadConfig({ METRICS_PORT: '0', PORT: '0' }).METRICS_PORT).toBe(0);
+    expect(() => loadConfig({ METRICS_PORT: '5000' })).toThrow('invalid configuration: METRICS_PORT: 5000 is PORT too: set another port, or 0 to turn metrics off');
+    expect(() => loadConfig({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT: /);
   });
 });
 
