@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the containerized stack, driven exactly as a user drives it: the lifecycle
 # scripts, curl and httpie. It DELETES the stack's data volume, so it runs only in CI or when
-# STARTER_E2E_DELETE_DATA=yes. Needs Docker, curl, httpie (http) and jq.
+# STARTER_E2E_DELETE_DATA=yes. Needs Docker, curl, httpie (http), jq and prometheus (Debian's package).
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 
@@ -215,6 +215,17 @@ check "POST a second code" equals "$(status_of -u admin:admin -H 'Content-Type: 
   -d '{"pxcode":"E2E2","procedure":"TO BE DELETED"}' "$api/")" 201
 check "DELETE is 204" equals "$(status_of -u admin:admin -X DELETE "$api/E2E2")" 204
 check "the deleted code is gone" equals "$(status_of -u admin:admin "$api/E2E2")" 404
+
+step "metrics: on the stack's network at 9464, not published"
+metrics_at="$(docker inspect --format '{{(index .NetworkSettings.Networks "starter_default").IPAddress}}' starter-api):9464"
+check "the metrics port is published nowhere on the host" bash -c '! docker port starter-api | grep -q "^9464/"'
+check "  ... and the published API port does not serve them" equals "$(status_of http://localhost:5000/metrics)" 404
+check "GET /metrics at the container's address ($metrics_at) passes promtool check metrics" \
+  bash -c 'set -o pipefail; curl -sf "http://$1/metrics" | promtool check metrics' _ "$metrics_at"
+scrape_out=$(.ci/prometheus-scrape.sh "$metrics_at" 2>&1) || true
+check "a Prometheus server scrapes it and answers http_request_duration_seconds_count for the list and items" \
+  bash -c 'grep -q "^GET /api/v1.0/pxcodes 200 " <<<"$1" && grep -q "^GET /api/v1.0/pxcodes/:pxcode 404 " <<<"$1"' _ "$scrape_out"
+tail -n 12 <<<"$scrape_out" | sed 's/^/   | /'
 
 step "tokens: the seed's httpie session, then curl"
 doc tokens

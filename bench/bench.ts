@@ -13,6 +13,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../services/api/sr
 import { encodeCursor } from '../services/api/src/http/cursors';
 import { createLogger } from '../services/api/src/logger';
 import type { LoadResult, LoadScenario } from './load';
+import { metricsScenarios } from './metricsScenarios';
 
 const quick = process.argv.includes('--quick');
 const settings = quick
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
         ADMIN_USERNAME: user.name,
         ADMIN_PASSWORD: user.password,
         TOKEN_SECRET: randomBytes(48).toString('base64'),
+        METRICS_PORT: String(await freePort()), // on, as by default, where 9464 may be taken
       },
       stdio: ['ignore', openSync(path.join(work, 'api.log'), 'w'), 'inherit'],
     });
@@ -96,6 +98,9 @@ async function main(): Promise<void> {
       target: '>= 0.5 of the list rate',
       note: `${(underFlood.requestsPerSecond / list.result.requestsPerSecond).toFixed(2)} of the list rate`,
     });
+
+    const apiEnv = { PATH: process.env.PATH, DATABASE_URL: dbUrl, ADMIN_USERNAME: user.name, ADMIN_PASSWORD: user.password, TOKEN_SECRET: randomBytes(48).toString('base64') };
+    rows.push(...(await metricsScenarios({ cli, env: apiEnv, authorization: auth, runLoad, connections, ...settings })));
 
     await measure('create codes (POST)', { url: `${base}/`, method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, uniqueCodePrefix: 'W' });
 

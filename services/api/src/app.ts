@@ -18,6 +18,8 @@ import type { LimiterFactory } from './limits/limiters';
 import { RequestRateLimiter } from './limits/rateLimit';
 import type { RedisConnection } from './limits/redis';
 import type { Logger } from './logger';
+import { observeRequests } from './metrics/requests';
+import type { Metrics } from './metrics/registry';
 import { cachedAnswers, privateCacheControl } from './pxcodes/cache/answers';
 import { PageCache } from './pxcodes/cache/pageCache';
 import { CollectionStateCache } from './pxcodes/cache/stateCache';
@@ -39,6 +41,8 @@ export interface AppDeps {
   publicUrl?: string | undefined;
   trustProxy?: boolean | number | string[];
   bodyLimit?: string;
+  /** Every answer is observed into these when given (METRICS_PORT). */
+  metrics?: Metrics | undefined;
 }
 
 export const apiPrefix = '/api/v1.0';
@@ -115,5 +119,6 @@ export function buildApp(deps: AppDeps): RequestListener {
       trustProxy: deps.trustProxy,
     }),
     express: (req: IncomingMessage, res: ServerResponse) => void app(req, res),
+    observe: deps.metrics && observeRequests(deps.metrics),
   });
 }

@@ -74,6 +74,8 @@ const schema = z.object({
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 48)').optional(),
   TOKEN_TTL: z.coerce.number().int().min(1).max(30 * 86_400).default(3600),
   PORT: z.coerce.number().int().min(0).max(65535).default(5000),
+  // GET /metrics on HOST at this port, a server of its own; 0 turns metrics off.
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   // Where clients reach this API when that is not HOST: a container's published port (API_BIND).
   PUBLISHED_ADDRESS: z.string().trim().min(1).optional(),
@@ -146,6 +148,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Node's request timeout must not end before the headers' one: the larger wins.
   if (config.REQUEST_TIMEOUT_SECONDS < config.HEADERS_TIMEOUT_SECONDS) {
     throw new ConfigError('invalid configuration: REQUEST_TIMEOUT_SECONDS: must be at least HEADERS_TIMEOUT_SECONDS');
+  }
+  if (config.METRICS_PORT !== 0 && config.METRICS_PORT === config.PORT) {
+    throw new ConfigError(`invalid configuration: METRICS_PORT: ${config.METRICS_PORT} is PORT too: set another port, or 0 to turn metrics off`);
   }
   return Object.freeze(config);
 }

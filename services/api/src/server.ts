@@ -14,11 +14,15 @@ import { loadTokenSecret } from './auth/tokenSecret';
 import { Tokens } from './auth/tokens';
 import { listenForChanges } from './db/changeListener';
 import { credentialInvalidation, usersChannel } from './auth/credentialChanges';
+import { watchDependencies } from './metrics/gauges';
+import { createMetrics, type Metrics } from './metrics/registry';
+import { startMetricsServer, type MetricsServer } from './metrics/server';
 
 type DatabaseConnection = Awaited<ReturnType<typeof connectDatabase>>;
 
 interface Wired {
   app: RequestListener;
+  metrics: Metrics | undefined;
   close: () => Promise<void>;
 }
 
@@ -29,10 +33,30 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   const connection = await prepareDatabase(config, logger);
   await refuseExposedDemoUsers(config, connection);
   const wired = wire(config, logger, connection, tokens);
+  const metricsServer = await serveMetrics(config, wired, logger);
   const server = createHttpServer(config, wired.app);
   const port = await listen(server, config, logger);
   announce(config, port, tokens);
-  stopOnSignals(server, config, logger, wired.close);
+  stopOnSignals(server, config, logger, async () => {
+    await metricsServer?.close();
+    await wired.close();
+  });
+}
+
+/** GET /metrics on METRICS_PORT, before the API listens; a port in use stops the start, connections closed. */
+async function serveMetrics(config: Config, wired: Wired, logger: Logger): Promise<MetricsServer | undefined> {
+  if (!wired.metrics) {
+    logger.info('metrics off (METRICS_PORT=0)');
+    return undefined;
+  }
+  try {
+    const metricsServer = await startMetricsServer(wired.metrics.registry, config.HOST, config.METRICS_PORT, logger);
+    logger.info({ host: config.HOST, port: metricsServer.port }, 'serving metrics at /metrics');
+    return metricsServer;
+  } catch (error) {
+    await wired.close();
+    throw error;
+  }
 }
 
 async function prepareDatabase(config: Config, logger: Logger): Promise<DatabaseConnection> {
@@ -69,6 +93,8 @@ function wire(config: Config, logger: Logger, connection: DatabaseConnection, to
   const changes = listenForChanges(connection.url, { [usersChannel]: credentialInvalidation(credentialCache) }, logger);
   const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, config.REDIS_TIMEOUT_MS, logger) : undefined;
   const limiters = redis ? redisLimiters(redis) : memoryLimiters;
+  const metrics = config.METRICS_PORT ? createMetrics() : undefined;
+  if (metrics) watchDependencies(metrics.registry, connection.db, redis);
   const app = buildApp({
     db: connection.db,
     logger,
@@ -81,13 +107,14 @@ function wire(config: Config, logger: Logger, connection: DatabaseConnection, to
     publicUrl: config.PUBLIC_URL,
     trustProxy: config.TRUST_PROXY,
     bodyLimit: config.BODY_LIMIT,
+    metrics,
   });
   const close = async () => {
     await changes.stop();
     await redis?.close();
     await connection.close();
   };
-  return { app, close };
+  return { app, metrics, close };
 }
 
 /** Node's defaults hold a slow client for minutes; the caps keep descriptors for the database pool. */

@@ -22,8 +22,8 @@ interface Running {
 }
 
 function start(env: NodeJS.ProcessEnv): Promise<Running> {
-  // A variable given as undefined is left out (the default applies).
-  const given = Object.entries({ PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', ...env }).filter(([, value]) => value !== undefined);
+  // A variable given as undefined is left out (the default applies). Metrics off: 9464 may be taken.
+  const given = Object.entries({ PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', METRICS_PORT: '0', ...env }).filter(([, value]) => value !== undefined);
   const child = spawn(process.execPath, [cli, 'serve'], { env: Object.fromEntries(given) });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -48,7 +48,7 @@ function start(env: NodeJS.ProcessEnv): Promise<Running> {
 
 /** Runs `serve` expecting it to refuse: its exit code and what it wrote to stderr. */
 async function startRefused(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, PORT: '0', ...env } });
+  const child = spawn(process.execPath, [cli, 'serve'], { env: { PATH: process.env.PATH, PORT: '0', METRICS_PORT: '0', ...env } });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));

@@ -3,6 +3,7 @@ import { verifiedUser, type Accepts, type Authenticator, type Remembered } from 
 import { parseAuthorization } from '../auth/authorization';
 import { respondWithError, sendError } from '../errors';
 import { logRequest, type Logger, type RequestLog } from '../logger';
+import type { RequestObserver } from '../metrics/requests';
 import type { CachedAnswers } from '../pxcodes/cache/answers';
 import type { Door } from './door';
 
@@ -15,6 +16,8 @@ export interface FrontSteps {
   clientAddress: (req: IncomingMessage) => string | undefined;
   cachedAnswers: CachedAnswers;
   express: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Metrics: sees every request, probes and refusals included. */
+  observe?: RequestObserver | undefined;
 }
 
 /** Probes skip the door; only in origin form (GET http://x/a/../health is no probe). */
@@ -29,10 +32,11 @@ function isProbe(url = ''): boolean {
  * Express is cheap next to Express's per-request set-up, which a refused or cached request skips.
  */
 export function frontPipeline(steps: FrontSteps): RequestListener {
-  const { logger, express } = steps;
+  const { logger, express, observe } = steps;
   return (req, res) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     const log = logRequest(logger, req, res);
+    observe?.(req, res, log);
     if (isProbe(req.url)) return express(req, res);
     // Outside Express nothing catches for us: whatever fails is answered in the API's words.
     beyondTheProbes(steps, req, res, log).catch((error: unknown) => respondWithError(logger, error, req, res));
