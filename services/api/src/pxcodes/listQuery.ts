@@ -117,7 +117,7 @@ type RawQuery = z.infer<typeof rawQuery>;
 
 function specOf(raw: RawQuery): ListSpec {
   const search = raw.q === undefined ? undefined : searchOf(raw.q.text, raw.q.words, raw.match === 'fuzzy');
-  const keys = (raw.sort ?? (search ? ['relevance'] : [])).map((key) => ({ column: key.replace(/^-/, '') as SortColumn, descending: key.startsWith('-') }));
+  const keys = (raw.sort ?? (search ? ['relevance'] : [])).map((key) => ({ column: key.replace(/^-/, '') as SortColumn, descending: key.startsWith('-') || key === 'relevance' }));
   const code = keys.findIndex((key) => key.column === 'pxcode');
   return { codes: raw.pxcode, prefix: raw.pxcode_prefix, search, sort: code === -1 ? keys : keys.slice(0, code + 1) };
 }

@@ -1,13 +1,9 @@
 import type { Knex } from 'knex';
 
-// Text search (q=): PostgreSQL keeps a normalised copy of procedure (unaccented, lower-cased,
-// punctuation to spaces) that trigram indexes serve LIKE '%word%' from, and q's words go through
-// the same function. The stack's API role may not create extensions: db/api-role.sql does, as
-// the superuser; here they are a no-op then (embedded and test servers connect as superusers).
-// unaccent() is only STABLE (its dictionary could change); the wrapper names the dictionary, so
-// an index may use it. pg_c_utf8 (PostgreSQL 17) lower-cases and classes letters by Unicode in
-// any locale; a database in another encoding than UTF8 gets ASCII rules ("C").
-// Adding the column rewrites the table under lock: it gives up rather than queue every request.
+// Text search (q=): a normalised copy of procedure (unaccented, lower-case, punctuation to spaces)
+// kept by PostgreSQL and trigram-indexed; q's words go through the same function. The extensions
+// come from db/api-role.sql in the stack (its role may not create them). The wrapper names
+// unaccent's dictionary, so it is immutable; pg_c_utf8 applies Unicode's case and letter rules.
 export async function up(knex: Knex): Promise<void> {
   await knex.raw("SET LOCAL lock_timeout = '10s'");
   await knex.raw('CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public');
@@ -22,7 +18,7 @@ export async function up(knex: Knex): Promise<void> {
   `);
 }
 
-// The extensions stay: they may have been there before, and only their owner may drop them.
+// The extensions stay: they may predate this, and only their owner may drop them.
 export async function down(knex: Knex): Promise<void> {
   await knex.raw("SET LOCAL lock_timeout = '10s'");
   await knex.raw(`
