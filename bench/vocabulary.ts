@@ -7,11 +7,11 @@ import type { Client } from 'pg';
 
 const sampleFile = path.resolve(__dirname, '../../../services/api/data/starter_pxcodes.sql');
 
-/** The sample's words (as written, split at spaces), most frequent first, ties in code point order. */
+/** The sample's words (split at spaces and slashes: W/O is W and O), most frequent first, ties in code point order. */
 export function sampleVocabulary(): string[] {
   const counts = new Map<string, number>();
   for (const [, procedure] of readFileSync(sampleFile, 'utf8').matchAll(/VALUES \('[^']*','((?:[^']|'')*)'\)/g)) {
-    for (const word of procedure!.replace(/''/g, "'").split(/\s+/).filter(Boolean)) counts.set(word, (counts.get(word) ?? 0) + 1);
+    for (const word of procedure!.replace(/''/g, "'").split(/[\s/]+/).filter((word) => /[A-Z0-9]/i.test(word))) counts.set(word, (counts.get(word) ?? 0) + 1);
   }
   return [...counts].sort(([a, m], [b, n]) => n - m || (a < b ? -1 : a > b ? 1 : 0)).map(([word]) => word);
 }

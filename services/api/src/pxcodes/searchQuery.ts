@@ -27,13 +27,13 @@ function where(search: Search): Sql {
 // Relevance: a code that starts with q first; then, per word, a whole word over the start of a word
 // over a part of one (fuzzy: how alike the word and its best match are); shorter text breaks ties.
 function score(search: Search): Sql {
-  const plain = `CASE WHEN ' ' || search_text || ' ' LIKE '% ' || ${word} || ' %' THEN 2 WHEN ' ' || search_text LIKE '% ' || ${word} || '%' THEN 1 ELSE 0 END`;
+  const plain = `CASE WHEN search_text LIKE '% ' || ${word} || ' %' THEN 2 WHEN search_text LIKE '% ' || ${word} || '%' THEN 1 ELSE 0 END`;
   const perWord = search.fuzzy ? `2 * word_similarity(${word}, search_text)` : plain;
   const words = search.words.map(() => perWord).join(' + ');
   const bindings = search.words.flatMap((w) => (search.fuzzy ? [w] : [w, w]));
   const code = search.codePrefix === undefined ? '' : ` + CASE WHEN pxcode LIKE ? ESCAPE '\\' THEN 10 ELSE 0 END`;
   const codeBindings = search.codePrefix === undefined ? [] : [`${escapeLike(search.codePrefix)}%`];
-  return [`(${words}${code} + 0.1 / (1 + length(search_text)))::real`, [...bindings, ...codeBindings]];
+  return [`(${words}${code} + 0.1 / octet_length(search_text))::real`, [...bindings, ...codeBindings]];
 }
 
 /** The rows that match, as a table of the same name with one more column, relevance (real). */
