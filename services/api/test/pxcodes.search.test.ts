@@ -95,6 +95,13 @@ describe('relevance, the order of a search', () => {
     expect(walked.slice(0, 8)).toEqual(['W21', 'W18', 'W15', 'W12', 'W9', 'W6', 'W3', 'W0']);
   });
 
+  test('when pages go by number, then each has the exact total, and one past the last is 404 naming the last', async () => {
+    const pages = await Promise.all([1, 2, 3].map((page) => list(`?q=walk&per_page=10&page=${page}`)));
+    expect(pages.map((res) => res.body.meta.total)).toEqual([23, 23, 23]);
+    expect(pages.flatMap(codes)).toEqual(codes(await list('?q=walk&per_page=100')));
+    expectError(await list('?q=walk&per_page=10&page=4'), 404, 'Not Found', 'page 4 is past the last page (3) at per_page=10');
+  });
+
   test("when a cursor is read, then it holds the score as PostgreSQL wrote it, which reads back as the same value", async () => {
     const first = await list('?q=walk&per_page=1&cursor=');
     const cursor = new URL(first.body.meta.next).searchParams.get('cursor') as string;

@@ -58,8 +58,16 @@ export function findMatching(db: Database, spec: ListSpec, limit: number, positi
 
 export const countQuery = (db: Database, spec: ListSpec) => matching(db, spec).count({ count: '*' });
 
-/** A page and its total (of the rows that match) in one statement; unfiltered, the total is the state row's. */
-export function readMatching(db: Database, spec: ListSpec, limit: number, position: { offset: number } | { after?: Keyset }): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
+/**
+ * A page and its total (of the rows that match) in one statement; unfiltered, the total is the state row's.
+ * A search page by number counts in the scan that ranks its rows (a common word is one pass over
+ * its matches, not two); a page past the last one has no row to carry that count, so it asks again.
+ */
+export async function readMatching(db: Database, spec: ListSpec, limit: number, position: { offset: number } | { after?: Keyset }): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
   const filtered = spec.codes !== undefined || spec.prefix !== undefined || spec.search !== undefined;
+  if (spec.search && 'offset' in position) {
+    const found = await withState(db, findMatching(db, spec, limit, position).select(db.raw('count(*) OVER () AS matched')), orderOf(spec), 'window');
+    if (found.rows.length > 0 || position.offset === 0) return found;
+  }
   return withState(db, findMatching(db, spec, limit, position), orderOf(spec), filtered ? countQuery(db, spec).toSQL() : undefined);
 }
