@@ -33,7 +33,7 @@ function score(search: Search): Sql {
   const bindings = search.words.flatMap((w) => (search.fuzzy ? [w] : [w, w]));
   const code = search.codePrefix === undefined ? '' : ` + CASE WHEN pxcode LIKE ? ESCAPE '\\' THEN 10 ELSE 0 END`;
   const codeBindings = search.codePrefix === undefined ? [] : [`${escapeLike(search.codePrefix)}%`];
-  return [`(${words}${code} + 0.1 / octet_length(search_text))::real`, [...bindings, ...codeBindings]];
+  return [`(${words}${code} + 0.1::float8 / octet_length(search_text))::real`, [...bindings, ...codeBindings]];
 }
 
 /** The rows that match, as a table of the same name with one more column, relevance (real). */

@@ -3,8 +3,8 @@ import type { Knex } from 'knex';
 // Text search (q=): a normalised copy of procedure (unaccented, lower-case, punctuation to spaces)
 // kept by PostgreSQL and trigram-indexed; q's words go through the same function. The extensions
 // come from db/api-role.sql in the stack (its role may not create them). The wrapper names
-// unaccent's dictionary, so it is immutable; pg_c_utf8 applies Unicode's case and letter rules.
-// A space at each end: '% word %' is a whole word, '% word%' the start of one.
+// unaccent's dictionary, so it is immutable; pg_c_utf8: Unicode's case and letter rules. A space
+// at each end: '% word %' is a whole word, '% word%' the start of one.
 export async function up(knex: Knex): Promise<void> {
   await knex.raw("SET LOCAL lock_timeout = '10s'");
   await knex.raw('CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public');
