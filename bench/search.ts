@@ -71,12 +71,15 @@ export async function searchScenarios(base: string, auth: string, rows: number, 
   const candidates = words.filter(({ rank }) => share(rank) < 60);
   const checked = await Promise.all(candidates.map(async ({ word }) => ({ word, total: (await get(`${base}/?q=${word}&per_page=1`, auth)).total })));
   const rare = checked.filter(({ total }) => total < 100);
+  if (rare.length === 0) rare.push(...checked.sort((a, b) => a.total - b.total).slice(0, 1));
   const rareUrls = Array.from({ length: count }, (_, i) => `${base}/?q=${rare[i % rare.length]!.word}&per_page=${10 + Math.floor(i / rare.length)}`);
   // The word nearest a tenth of the rows, by the count the API gives (a word can be part of others).
   const totals = await Promise.all(words.slice(0, 15).map(async ({ word }) => ({ word, total: (await get(`${base}/?q=${word}&per_page=1`, auth)).total })));
   const common = totals.reduce((best, next) => (Math.abs(next.total - rows / 10) < Math.abs(best.total - rows / 10) ? next : best));
   const commonUrls = Array.from({ length: count }, (_, i) => `${base}/?q=${common.word}&per_page=${10 + i}`);
-  const fuzzyWords = words.filter(({ word, rank }) => word.length >= 6 && share(rank) < rows / 100);
+  const long = words.filter(({ word }) => word.length >= 6);
+  const fuzzyWords = long.filter(({ rank }) => share(rank) < rows / 100);
+  if (fuzzyWords.length === 0) fuzzyWords.push(long[long.length - 1]!);
   const fuzzyUrls = Array.from({ length: count }, (_, i) => `${base}/?q=${misspelt(fuzzyWords[i % fuzzyWords.length]!.word)}&match=fuzzy&per_page=${10 + Math.floor(i / fuzzyWords.length)}`);
   return [
     await timed('search: a rare word (q=, under 100 rows), uncached, one client', 'p50 < 10 ms', rareUrls, auth),
