@@ -32,6 +32,13 @@ async function get(url: string, auth: string): Promise<{ ms: number; status: num
   return { ms: Number(process.hrtime.bigint() - started) / 1e6, status: response.status, total: body.meta?.total ?? -1 };
 }
 
+/** How many rows each word matches, asked one at a time (the API caps connections per address). */
+async function totalsOf(words: string[], base: string, auth: string): Promise<{ word: string; total: number }[]> {
+  const totals: { word: string; total: number }[] = [];
+  for (const word of words) totals.push({ word, total: (await get(`${base}/?q=${word}&per_page=1`, auth)).total });
+  return totals;
+}
+
 /** Times each URL once, in turn; the note says how many rows they matched. */
 async function timed(scenario: string, target: string, urls: string[], auth: string): Promise<SearchRow> {
   log(scenario);
@@ -69,12 +76,12 @@ export async function searchScenarios(base: string, auth: string, rows: number, 
   const share = (rank: number) => expectedShare(rank, size) * rows;
   // Words the law makes rare, kept when the API agrees (a rare word may be part of a common one).
   const candidates = words.filter(({ rank }) => share(rank) < 60);
-  const checked = await Promise.all(candidates.map(async ({ word }) => ({ word, total: (await get(`${base}/?q=${word}&per_page=1`, auth)).total })));
+  const checked = await totalsOf(candidates.map(({ word }) => word), base, auth);
   const rare = checked.filter(({ total }) => total < 100);
   if (rare.length === 0) rare.push(...checked.sort((a, b) => a.total - b.total).slice(0, 1));
   const rareUrls = Array.from({ length: count }, (_, i) => `${base}/?q=${rare[i % rare.length]!.word}&per_page=${10 + Math.floor(i / rare.length)}`);
   // The word nearest a tenth of the rows, by the count the API gives (a word can be part of others).
-  const totals = await Promise.all(words.slice(0, 15).map(async ({ word }) => ({ word, total: (await get(`${base}/?q=${word}&per_page=1`, auth)).total })));
+  const totals = await totalsOf(words.slice(0, 15).map(({ word }) => word), base, auth);
   const common = totals.reduce((best, next) => (Math.abs(next.total - rows / 10) < Math.abs(best.total - rows / 10) ? next : best));
   const commonUrls = Array.from({ length: count }, (_, i) => `${base}/?q=${common.word}&per_page=${10 + i}`);
   const long = words.filter(({ word }) => word.length >= 6);

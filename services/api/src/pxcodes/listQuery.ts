@@ -134,8 +134,9 @@ function paramsOf(raw: RawQuery): string {
 
 function digestOf(spec: ListSpec): string | undefined {
   if (!spec.codes && spec.prefix === undefined && !spec.search && spec.sort.length === 0) return undefined;
-  const search = spec.search && [spec.search.q, spec.search.fuzzy];
-  return createHash('sha256').update(JSON.stringify([spec.codes, spec.prefix, spec.sort, search])).digest('base64url').slice(0, 16);
+  // Without a search, the digest is what it was before q existed: cursors given out then still work.
+  const named = spec.search ? [spec.codes, spec.prefix, spec.sort, spec.search.q, spec.search.fuzzy] : [spec.codes, spec.prefix, spec.sort];
+  return createHash('sha256').update(JSON.stringify(named)).digest('base64url').slice(0, 16);
 }
 
 const notACursor = 'is not a cursor from a next link';
