@@ -191,6 +191,8 @@ check "  ... README's examples read, create, patch, replace, page and delete" eq
 check "  ... and leave nothing behind" equals "$(status_of -u admin:admin "$api/999")" 404
 doc cursor
 check "  ... api.md's cursor walk sees every code once" equals "$(tr -d ' ' <<<"$doc_out")" 100
+doc search
+check "  ... api.md's search finds the simple pneumonia codes" equals "$(jq -c '[.items[].pxcode] | sort' <<<"$doc_out")" '["193","194","195"]'
 check "GET an item" equals "$(curl -s -u admin:admin "$api/057" | jq -r .procedure)" "DEGENERATIVE NERVOUS SYSTEM DISORDERS W/O MCC"
 check "GET an unknown item is 404" equals "$(status_of -u admin:admin "$api/nope")" 404
 first=$(curl -s -u admin:admin -H 'X-Request-Id: e2e-repeat-1' "$api/?per_page=7&page=2")

@@ -14,6 +14,8 @@ import { encodeCursor } from '../services/api/src/http/cursors';
 import { createLogger } from '../services/api/src/logger';
 import type { LoadResult, LoadScenario } from './load';
 import { metricsScenarios } from './metricsScenarios';
+import { searchScenarios } from './search';
+import { insertRealisticRows, sampleVocabulary } from './vocabulary';
 
 const quick = process.argv.includes('--quick');
 const settings = quick
@@ -105,13 +107,7 @@ async function main(): Promise<void> {
     await measure('create codes (POST)', { url: `${base}/`, method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, uniqueCodePrefix: 'W' });
 
     log(`loading ${settings.bigRows.toLocaleString('en-US')} rows`);
-    await withClient(dbUrl, (client) =>
-      client.query(
-        `insert into starter_pxcodes (pxcode, procedure)
-         select 'M' || to_hex(i), 'GENERATED PROCEDURE NUMBER ' || i from generate_series(1, $1::int) as i`,
-        [settings.bigRows],
-      ),
-    );
+    await withClient(dbUrl, (client) => insertRealisticRows(client, settings.bigRows, sampleVocabulary()));
     // What autovacuum would do over the next minutes, done now: it would otherwise run during the
     // scenarios and imports that follow, on the same two cores, and blur their figures.
     await withClient(dbUrl, (client) => client.query('vacuum analyze starter_pxcodes'));
@@ -128,6 +124,7 @@ async function main(): Promise<void> {
     cursor.note = `${(cursor.result.requestsPerSecond / bigFirst.result.requestsPerSecond).toFixed(2)} of page 1`;
     deep.note = `p50 ${deep.result.p50} ms (a repeated page comes from the page cache)`;
     rows.push(await uncachedDeepPages(base, pages, label(total)));
+    rows.push(...(await searchScenarios(base, auth, total, quick)));
 
     const apiRss = await rssOf(api.pid);
     const imports = await importRuns(serverUrl, work);

@@ -24,6 +24,10 @@ GRANT CONNECT, TEMPORARY ON DATABASE :"DBNAME" TO starter_api;
 ALTER SCHEMA public OWNER TO starter_api;
 -- The superuser's sessions in this database do not look in a schema named after it ("$user").
 ALTER ROLE CURRENT_USER IN DATABASE :"DBNAME" SET search_path = pg_catalog, public;
+-- The extensions text search needs (the search migration makes them where it may): without
+-- CREATE on the database, starter_api cannot. They stay the superuser's, as their objects in public.
+CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public;
 
 DO $$
 DECLARE

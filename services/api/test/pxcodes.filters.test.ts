@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import request from 'supertest';
 import * as procedureOrder from '../src/db/migrations/20261203010000_pxcodes_procedure_order';
+import * as search from '../src/db/migrations/20261203020000_pxcodes_search';
 import { countQuery, findMatching } from '../src/pxcodes/listRepository';
 import type { ListSpec } from '../src/pxcodes/listQuery';
 import {
@@ -111,8 +112,10 @@ describe('the (procedure, id) index migration', () => {
   test('when it runs, then it waits at most 10 s for the table lock, so writes never queue long behind it', async () => {
     const trx = await sample.db.transaction();
     try {
+      await search.down(trx); // the later migration's column is made from procedure
       await procedureOrder.down(trx);
       await procedureOrder.up(trx);
+      await search.up(trx);
       expect((await trx.raw('show lock_timeout')).rows[0].lock_timeout).toBe('10s');
     } finally {
       await trx.rollback();
@@ -308,14 +311,14 @@ describe('what a list counts', () => {
 });
 
 describe('bad list parameters', () => {
-  const known = 'page, per_page, cursor, pxcode, pxcode_prefix, sort, fields';
+  const known = 'page, per_page, cursor, q, match, pxcode, pxcode_prefix, sort, fields';
   test.each([
     ['foo=1', `foo: is not a parameter of this list (${known})`],
     ['per_page=5&Sort=pxcode', `Sort: is not a parameter of this list (${known})`],
     ['__proto__=1', `__proto__: is not a parameter of this list (${known})`],
     ['=x&per_page=5', `(empty name): is not a parameter of this list (${known})`],
     ['foo=1&sort=name&bar=2', `foo: is not a parameter of this list (${known}); bar: is not a parameter of this list (${known})`],
-    ['sort=name', "sort: unknown sort key 'name' (sort by pxcode, procedure, -pxcode or -procedure)"],
+    ['sort=name', "sort: unknown sort key 'name' (sort by pxcode, procedure, -pxcode or -procedure; relevance with q)"],
     ['sort=pxcode,-pxcode', 'sort: sorts by pxcode twice'],
     ['sort=', 'sort: must not be empty (a comma-separated list of pxcode, procedure, -pxcode, -procedure)'],
     ['sort=pxcode&sort=procedure', 'sort: must be a single comma-separated list of pxcode, procedure, -pxcode, -procedure'],
@@ -328,7 +331,7 @@ describe('bad list parameters', () => {
     ['pxcode=039&pxcode=057', 'pxcode: must be a single comma-separated list of codes'],
     [`pxcode=${Array.from({ length: 101 }, (_, i) => `C${i}`).join(',')},C0`, 'pxcode: must list at most 100 codes, not 101'],
     ['pxcode=039,a*b,c*d,a*b', "pxcode: 'a*b' is not a code (1 to 10 letters, digits, dots, dashes or underscores)"],
-    ['sort=a,b,c', "sort: unknown sort key 'a' (sort by pxcode, procedure, -pxcode or -procedure)"],
+    ['sort=a,b,c', "sort: unknown sort key 'a' (sort by pxcode, procedure, -pxcode or -procedure; relevance with q)"],
     ['pxcode_prefix=', 'pxcode_prefix: must be 1 to 10 letters, digits, dots, dashes or underscores'],
     ['pxcode_prefix=0%25', 'pxcode_prefix: must be 1 to 10 letters, digits, dots, dashes or underscores'],
     ['pxcode_prefix=0&pxcode_prefix=1', 'pxcode_prefix: must be a single code prefix'],

@@ -3,11 +3,13 @@ import { z } from 'zod';
 import { decodeCursor, decodeKeysetCursor, type Keyset } from '../http/cursors';
 import { HttpError } from '../errors';
 import { loneSurrogate, maxProcedureLength, pxcodeSchema } from './schema';
+import { matchSchema, querySchema, searchOf, type Search } from './search';
 
 export const maxPerPage = 100;
 export const maxCodes = 100;
 
-export type SortColumn = 'pxcode' | 'procedure';
+/** relevance (with q only) sorts alone, best first. */
+export type SortColumn = 'pxcode' | 'procedure' | 'relevance';
 export interface SortKey {
   column: SortColumn;
   descending: boolean;
@@ -19,6 +21,7 @@ export type Field = (typeof fieldNames)[number];
 export interface ListSpec {
   codes?: string[];
   prefix?: string;
+  search?: Search;
   /** Ends at the first pxcode key, if any: pxcode is unique, so later keys never decide. */
   sort: SortKey[];
 }
@@ -75,7 +78,9 @@ const codeList = commaList(
 );
 
 const sortList = commaList('pxcode, procedure, -pxcode, -procedure', (key, before) => {
-  if (!/^-?(pxcode|procedure)$/.test(key)) return `unknown sort key '${key}' (sort by pxcode, procedure, -pxcode or -procedure)`;
+  if (key === 'relevance') return before.size > 0 ? 'relevance sorts alone' : undefined;
+  if (before.has('relevance')) return 'relevance sorts alone';
+  if (!/^-?(pxcode|procedure)$/.test(key)) return `unknown sort key '${key}' (sort by pxcode, procedure, -pxcode or -procedure; relevance with q)`;
   const column = key.replace(/^-/, '');
   return before.has(column) || before.has(`-${column}`) ? `sorts by ${column} twice` : undefined;
 });
@@ -85,7 +90,7 @@ const fieldList = commaList(fieldNames.join(', '), (field, before) => {
   return before.has(field) ? `names ${field} twice` : undefined;
 });
 
-const linkedParams = ['pxcode', 'pxcode_prefix', 'sort', 'fields'] as const;
+const linkedParams = ['q', 'match', 'pxcode', 'pxcode_prefix', 'sort', 'fields'] as const;
 const knownNames: readonly string[] = ['page', 'per_page', 'cursor', ...linkedParams];
 
 const rawQuery = z
@@ -95,32 +100,43 @@ const rawQuery = z
     per_page: positiveInteger.default(maxPerPage).transform((n) => Math.min(n, maxPerPage)),
     // Keyset pagination: an empty cursor starts at the beginning; `next` links carry the rest.
     cursor: single('cursor').optional(),
+    q: querySchema.optional(),
+    match: matchSchema.optional(),
     pxcode: codeList.optional(),
     pxcode_prefix: single('code prefix').regex(/^[A-Za-z0-9._-]{1,10}$/, 'must be 1 to 10 letters, digits, dots, dashes or underscores').optional(),
     sort: sortList.optional(),
     fields: fieldList.optional(),
+  })
+  .superRefine((raw, ctx) => {
+    const issue = (name: string, message: string) => ctx.addIssue({ code: 'custom', message, path: [name] });
+    if (raw.match !== undefined && raw.q === undefined) issue('match', 'needs q (the words to match)');
+    if (raw.sort?.includes('relevance') && raw.q === undefined) issue('sort', 'relevance needs q (the words to rank by)');
   });
 
 type RawQuery = z.infer<typeof rawQuery>;
 
 function specOf(raw: RawQuery): ListSpec {
-  const keys = (raw.sort ?? []).map((key) => ({ column: key.replace(/^-/, '') as SortColumn, descending: key.startsWith('-') }));
+  const search = raw.q === undefined ? undefined : searchOf(raw.q.text, raw.q.words, raw.match === 'fuzzy');
+  const keys = (raw.sort ?? (search ? ['relevance'] : [])).map((key) => ({ column: key.replace(/^-/, '') as SortColumn, descending: key.startsWith('-') || key === 'relevance' }));
   const code = keys.findIndex((key) => key.column === 'pxcode');
-  return { codes: raw.pxcode, prefix: raw.pxcode_prefix, sort: code === -1 ? keys : keys.slice(0, code + 1) };
+  return { codes: raw.pxcode, prefix: raw.pxcode_prefix, search, sort: code === -1 ? keys : keys.slice(0, code + 1) };
 }
 
-/** The parameters as sent (each checked to need no %-escaping), for the links. */
+/** The parameters as sent (q %-escaped; the others are checked to need no escaping), for the links. */
 function paramsOf(raw: RawQuery): string {
   const value = (name: (typeof linkedParams)[number]) => {
     const given = raw[name];
+    if (name === 'q') return encodeURIComponent(raw.q!.text);
     return Array.isArray(given) ? given.join(',') : given;
   };
   return linkedParams.map((name) => (raw[name] === undefined ? '' : `&${name}=${value(name)}`)).join('');
 }
 
 function digestOf(spec: ListSpec): string | undefined {
-  if (!spec.codes && spec.prefix === undefined && spec.sort.length === 0) return undefined;
-  return createHash('sha256').update(JSON.stringify([spec.codes, spec.prefix, spec.sort])).digest('base64url').slice(0, 16);
+  if (!spec.codes && spec.prefix === undefined && !spec.search && spec.sort.length === 0) return undefined;
+  // Without a search, the digest is what it was before q existed: cursors given out then still work.
+  const named = spec.search ? [spec.codes, spec.prefix, spec.sort, spec.search.q, spec.search.fuzzy] : [spec.codes, spec.prefix, spec.sort];
+  return createHash('sha256').update(JSON.stringify(named)).digest('base64url').slice(0, 16);
 }
 
 const notACursor = 'is not a cursor from a next link';
@@ -129,6 +145,7 @@ const otherList = 'was made for a different sort or filter; start again with cur
 /** A value a row could hold in `column`: a forged cursor's value never reaches PostgreSQL. */
 function fitsColumn(value: string, column: SortColumn): boolean {
   if (column === 'pxcode') return pxcodeSchema.safeParse(value).success;
+  if (column === 'relevance') return /^-?[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?$/.test(value) && value.length <= 32;
   return value.length <= maxProcedureLength && !value.includes('\0') && !loneSurrogate.test(value);
 }
 

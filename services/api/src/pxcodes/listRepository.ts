@@ -3,22 +3,21 @@ import type { Database } from '../db/database';
 import type { Keyset } from '../http/cursors';
 import { tiesById, type ListSpec } from './listQuery';
 import { withState, type CollectionState, type OrderKey, type PxcodeRow } from './repository';
+import { escapeLike, searched } from './searchQuery';
 
 const table = 'starter_pxcodes';
 const columns = ['id', 'pxcode', 'procedure'] as const;
 
-// The code column has the "C" collation, so a prefix LIKE is a range scan of the unique index.
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
-
-function matching(db: Database, spec: ListSpec): Knex.QueryBuilder {
-  const query = db<PxcodeRow>(table);
+/** The rows that match, as a builder over starter_pxcodes (searched: with a relevance column). */
+export function matching(db: Database, spec: ListSpec): Knex.QueryBuilder {
+  const query: Knex.QueryBuilder = spec.search ? searched(db, spec.search) : db<PxcodeRow>(table);
   if (spec.codes) query.whereIn('pxcode', [...new Set(spec.codes)]);
   if (spec.prefix !== undefined) query.whereRaw("pxcode LIKE ? ESCAPE '\\'", [`${escapeLike(spec.prefix)}%`]);
   return query;
 }
 
 /** The sort's columns, then id when it breaks ties, in the last key's direction (so one index serves both ways). */
-function orderOf(spec: ListSpec): OrderKey[] {
+export function orderOf(spec: ListSpec): OrderKey[] {
   if (!tiesById(spec)) return spec.sort;
   const last = spec.sort[spec.sort.length - 1];
   return [...spec.sort, { column: 'id', descending: last?.descending ?? false }];
@@ -49,7 +48,8 @@ function whereAfter(query: Knex.QueryBuilder, order: OrderKey[], after: Keyset):
 /** A query (not yet run, so its plan can be shown) for a page of the rows that match `spec`. */
 export function findMatching(db: Database, spec: ListSpec, limit: number, position: { offset: number } | { after?: Keyset }): Knex.QueryBuilder<PxcodeRow, PxcodeRow[]> {
   const order = orderOf(spec);
-  const query = matching(db, spec).select<PxcodeRow[]>(...columns).limit(limit);
+  const ranked = order.some((key) => key.column === 'relevance');
+  const query = matching(db, spec).select<PxcodeRow[]>(...columns, ...(ranked ? ['relevance'] : [])).limit(limit);
   for (const key of order) query.orderBy(key.column, key.descending ? 'desc' : 'asc');
   if ('offset' in position) query.offset(position.offset);
   else if (position.after) whereAfter(query, order, position.after);
@@ -58,8 +58,16 @@ export function findMatching(db: Database, spec: ListSpec, limit: number, positi
 
 export const countQuery = (db: Database, spec: ListSpec) => matching(db, spec).count({ count: '*' });
 
-/** A page and its total (of the rows that match) in one statement; unfiltered, the total is the state row's. */
-export function readMatching(db: Database, spec: ListSpec, limit: number, position: { offset: number } | { after?: Keyset }): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
-  const filtered = spec.codes !== undefined || spec.prefix !== undefined;
+/**
+ * A page and its total (of the rows that match) in one statement; unfiltered, the total is the state row's.
+ * A search page by number counts in the scan that ranks its rows (a common word is one pass over
+ * its matches, not two); a page past the last one has no row to carry that count, so it asks again.
+ */
+export async function readMatching(db: Database, spec: ListSpec, limit: number, position: { offset: number } | { after?: Keyset }): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
+  const filtered = spec.codes !== undefined || spec.prefix !== undefined || spec.search !== undefined;
+  if (spec.search && 'offset' in position) {
+    const found = await withState(db, findMatching(db, spec, limit, position).select(db.raw('count(*) OVER () AS matched')), orderOf(spec), 'window');
+    if (found.rows.length > 0 || position.offset === 0) return found;
+  }
   return withState(db, findMatching(db, spec, limit, position), orderOf(spec), filtered ? countQuery(db, spec).toSQL() : undefined);
 }

@@ -32,7 +32,7 @@ async function plainAfter(db: Database, afterId: number, perPage: number): Promi
 
 /** Where a walk continues after `row`: its sort values, and its id when the order ends with id. */
 function keysetOf(spec: ListSpec, row: PxcodeRow): Keyset {
-  const values = spec.sort.map((key) => row[key.column]);
+  const values = spec.sort.map((key) => row[key.column] ?? '');
   return tiesById(spec) ? { values, id: row.id } : { values };
 }
 

@@ -6,6 +6,8 @@ export interface PxcodeRow {
   id: number;
   pxcode: string;
   procedure: string;
+  /** A searched row's score (real, as PostgreSQL writes it: the text reads back as the same value). */
+  relevance?: string;
 }
 
 const table = 'starter_pxcodes';
@@ -34,29 +36,35 @@ function stateOf(row: { total?: unknown; version?: unknown; epoch?: unknown } | 
 
 /** One key of an order; `column` is one of the table's own names, never the client's text. */
 export interface OrderKey {
-  column: 'id' | 'pxcode' | 'procedure';
+  column: 'id' | 'pxcode' | 'procedure' | 'relevance';
   descending: boolean;
 }
 
 /**
  * Rows and state in one statement, one snapshot: a page never disagrees with its total or version.
- * `order` repeats the rows' order; `count`, when given, is the total instead of the state row's.
+ * `order` repeats the rows' order; `count`, when given, is the total instead of the state row's
+ * ('window': the query's own column `matched`, a count(*) OVER () read in the same scan as the rows).
  */
 export async function withState(
   db: Database,
   query: Knex.QueryBuilder,
   order: OrderKey[] = [{ column: 'id', descending: false }],
-  count?: Knex.Sql,
+  count?: Knex.Sql | 'window',
 ): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
   const { sql, bindings } = query.toSQL();
   const orderBy = order.map((key) => `p."${key.column}" ${key.descending ? 'DESC' : 'ASC'}`).join(', ');
+  const ranked = order.some((key) => key.column === 'relevance');
+  const total = count === 'window' ? 'coalesce(p.matched, 0) AS total' : count ? `(${count.sql}) AS total` : 's.total';
+  const countBindings = count === 'window' ? [] : (count?.bindings ?? []);
   const result = await db.raw<{ rows: (Partial<PxcodeRow> & { total: string; version: string; epoch: string })[] }>(
-    `SELECT ${count ? `(${count.sql}) AS total` : 's.total'}, s.version, s.epoch, p.id, p.pxcode, p.procedure
+    `SELECT ${total}, s.version, s.epoch, p.id, p.pxcode, p.procedure${ranked ? ', p.relevance::text AS relevance' : ''}
        FROM starter_pxcodes_state s LEFT JOIN LATERAL (${sql}) p ON true ORDER BY ${orderBy}`,
-    [...(count?.bindings ?? []), ...bindings],
+    [...countBindings, ...bindings],
   );
   // No rows still brings the state, with the row's columns null.
-  const rows = result.rows.filter((row) => row.id != null).map(({ id, pxcode, procedure }) => ({ id, pxcode, procedure }) as PxcodeRow);
+  const rows = result.rows
+    .filter((row) => row.id != null)
+    .map(({ id, pxcode, procedure, relevance }) => (ranked ? { id, pxcode, procedure, relevance } : { id, pxcode, procedure }) as PxcodeRow);
   return { rows, state: stateOf(result.rows[0]) };
 }
 

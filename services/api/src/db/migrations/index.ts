@@ -7,6 +7,7 @@ import * as pxcodesCodeCollation from './20261126020000_pxcodes_code_collation';
 import * as usersUsernameNfc from './20261202000000_users_username_nfc';
 import * as pxcodesNotifyDropped from './20261203000000_pxcodes_notify_dropped';
 import * as pxcodesProcedureOrder from './20261203010000_pxcodes_procedure_order';
+import * as pxcodesSearch from './20261203020000_pxcodes_search';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '20261202000000_users_username_nfc': usersUsernameNfc,
   '20261203000000_pxcodes_notify_dropped': pxcodesNotifyDropped,
   '20261203010000_pxcodes_procedure_order': pxcodesProcedureOrder,
+  '20261203020000_pxcodes_search': pxcodesSearch,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
