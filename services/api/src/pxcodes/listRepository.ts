@@ -10,7 +10,7 @@ const columns = ['id', 'pxcode', 'procedure'] as const;
 // The code column has the "C" collation, so a prefix LIKE is a range scan of the unique index.
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-function matching(db: Database, spec: ListSpec): Knex.QueryBuilder {
+export function matching(db: Database, spec: ListSpec): Knex.QueryBuilder {
   const query = db<PxcodeRow>(table);
   if (spec.codes) query.whereIn('pxcode', [...new Set(spec.codes)]);
   if (spec.prefix !== undefined) query.whereRaw("pxcode LIKE ? ESCAPE '\\'", [`${escapeLike(spec.prefix)}%`]);
@@ -18,7 +18,7 @@ function matching(db: Database, spec: ListSpec): Knex.QueryBuilder {
 }
 
 /** The sort's columns, then id when it breaks ties, in the last key's direction (so one index serves both ways). */
-function orderOf(spec: ListSpec): OrderKey[] {
+export function orderOf(spec: ListSpec): OrderKey[] {
   if (!tiesById(spec)) return spec.sort;
   const last = spec.sort[spec.sort.length - 1];
   return [...spec.sort, { column: 'id', descending: last?.descending ?? false }];
