@@ -12,6 +12,7 @@ import { CredentialCache } from '../services/api/src/auth/credentialCache';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../services/api/src/db/embedded';
 import { encodeCursor } from '../services/api/src/http/cursors';
 import { createLogger } from '../services/api/src/logger';
+import { listScenarios } from './listScenarios';
 import type { LoadResult, LoadScenario } from './load';
 
 const quick = process.argv.includes('--quick');
@@ -123,6 +124,7 @@ async function main(): Promise<void> {
     cursor.note = `${(cursor.result.requestsPerSecond / bigFirst.result.requestsPerSecond).toFixed(2)} of page 1`;
     deep.note = `p50 ${deep.result.p50} ms (a repeated page comes from the page cache)`;
     rows.push(await uncachedDeepPages(base, pages, label(total)));
+    rows.push(...(await listScenarios({ base, auth, dbUrl, apiPid: api.pid, quick, measure, pageOne: bigFirst, size: label(total), log })));
 
     const apiRss = await rssOf(api.pid);
     const imports = await importRuns(serverUrl, work);
