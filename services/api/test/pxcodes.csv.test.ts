@@ -308,6 +308,18 @@ describe('a long export cut short', () => {
     }
   });
 
+  test('when exports hold half the pool, then one more is 503 with Retry-After; once one ends, exports run again', async () => {
+    const res = await startExport(); // the pool has one connection: one export at a time
+    const refused = await request(target).get(collection).auth(...auth).set('Accept', 'text/csv');
+    expectError(refused, 503, 'Service Unavailable', /^1 CSV exports are running/);
+    expect(refused.headers['retry-after']).toBe('5');
+    res.destroy();
+    await waitUntil(async () => (await copies()) === 0, 10_000);
+    const again = await startExport();
+    again.destroy();
+    await waitUntil(async () => (await copies()) === 0, 10_000);
+  });
+
   test('when the database fails after the first bytes, then the connection is cut: no complete-looking file', async () => {
     const res = await startExport();
     const ended = new Promise<boolean>((resolve) => {

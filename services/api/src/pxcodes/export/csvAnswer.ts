@@ -27,6 +27,22 @@ function exportQuery(req: Request) {
   return { spec: query.spec, columns: columnsOf(query.fields) };
 }
 
+const running = new WeakMap<Database, number>();
+
+/**
+ * An export holds a pool connection for as long as its client reads: at most half the pool runs
+ * exports, so slow readers cannot starve every other request. Returns the slot's release.
+ */
+function exportSlot(db: Database): () => void {
+  const poolMax = (db.client as { pool?: { max?: number } }).pool?.max ?? 2;
+  const now = running.get(db) ?? 0;
+  if (now >= Math.max(1, Math.floor(poolMax / 2))) {
+    throw new HttpError(503, `${now} CSV exports are running, as many as the database pool allows at once; retry shortly`, { 'Retry-After': '5' });
+  }
+  running.set(db, now + 1);
+  return () => running.set(db, (running.get(db) ?? 1) - 1);
+}
+
 /** GET of the collection as text/csv: every row that matches, in the asked order, streamed from one COPY (one snapshot). */
 export async function sendCsv(db: Database, req: Request, res: Response): Promise<void> {
   const { spec, columns } = exportQuery(req);
@@ -37,5 +53,10 @@ export async function sendCsv(db: Database, req: Request, res: Response): Promis
     });
   // HEAD has no body: the headers are all it needs, with no COPY run.
   if (req.method === 'HEAD') return void start().end();
-  await copyOut(db, copySql(db, spec, columns), res, start);
+  const release = exportSlot(db);
+  try {
+    await copyOut(db, copySql(db, spec, columns), res, start);
+  } finally {
+    release();
+  }
 }
