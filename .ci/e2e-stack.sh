@@ -193,6 +193,9 @@ doc cursor
 check "  ... api.md's cursor walk sees every code once" equals "$(tr -d ' ' <<<"$doc_out")" 100
 doc search
 check "  ... api.md's search finds the simple pneumonia codes" equals "$(jq -c '[.items[].pxcode] | sort' <<<"$doc_out")" '["193","194","195"]'
+doc csv-export
+check "  ... api.md's CSV export holds the header and every code" equals "$(head -1 <<<"$doc_out" | tr -d ' ')" 101
+check "  ... and the filtered one its two codes, sorted" equals "$(tail -n +2 <<<"$doc_out" | cut -d, -f1 | tr '\n' ' ')" "pxcode 057 039 "
 check "GET an item" equals "$(curl -s -u admin:admin "$api/057" | jq -r .procedure)" "DEGENERATIVE NERVOUS SYSTEM DISORDERS W/O MCC"
 check "GET an unknown item is 404" equals "$(status_of -u admin:admin "$api/nope")" 404
 first=$(curl -s -u admin:admin -H 'X-Request-Id: e2e-repeat-1' "$api/?per_page=7&page=2")

@@ -12,6 +12,7 @@ import { CredentialCache } from '../services/api/src/auth/credentialCache';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../services/api/src/db/embedded';
 import { encodeCursor } from '../services/api/src/http/cursors';
 import { createLogger } from '../services/api/src/logger';
+import { listScenarios } from './listScenarios';
 import type { LoadResult, LoadScenario } from './load';
 import { metricsScenarios } from './metricsScenarios';
 import { searchScenarios } from './search';
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
     deep.note = `p50 ${deep.result.p50} ms (a repeated page comes from the page cache)`;
     rows.push(await uncachedDeepPages(base, pages, label(total)));
     rows.push(...(await searchScenarios(base, auth, total, quick)));
+    rows.push(...(await listScenarios({ base, auth, dbUrl, apiPid: api.pid, quick, measure, pageOne: bigFirst, size: label(total), log })));
 
     const apiRss = await rssOf(api.pid);
     const imports = await importRuns(serverUrl, work);

@@ -9,6 +9,8 @@ import type { CollectionState, PxcodeRow } from './repository';
 import { itemEtag, itemOf, renderItem, renderPage, sendRendered } from './representation';
 import { readList } from './listing';
 import { parseListQuery } from './listQuery';
+import { collectionFormat, requireJsonAcceptable } from './negotiation';
+import { sendCsv } from './export/csvAnswer';
 import { createBody, pxcodeSchema, type PxcodeChanges } from './schema';
 import * as service from './service';
 
@@ -69,14 +71,28 @@ export const requireCodeShape: RequestParamHandler = (_req, _res, next, pxcode: 
   next();
 };
 
-export const listPxcodes = (ctx: PxcodeContext) => answered(ctx, (req, state) => renderList(ctx, req, state));
+/** The collection as JSON pages (cached) or, asked for text/csv, every row at once (never cached). */
+export const listPxcodes = (ctx: PxcodeContext): RequestHandler<Record<string, string>> => {
+  const json = answered(ctx, (req, state) => renderList(ctx, req, state));
+  return async (req, res, next) => {
+    res.vary('Accept');
+    if (collectionFormat(req) === 'csv') return sendCsv(ctx.db, req, res);
+    return json(req, res, next);
+  };
+};
 
 // The row is read after the version: an item kept under it is never older than that version.
-export const readPxcode = (ctx: PxcodeContext): RequestHandler<PxcodeParams> =>
-  answered<PxcodeParams>(ctx, async (req, state) => ({
+export const readPxcode = (ctx: PxcodeContext): RequestHandler<PxcodeParams> => {
+  const json = answered<PxcodeParams>(ctx, async (req, state) => ({
     page: renderItem(collectionUrl(ctx, req), await service.get(ctx.db, req.params.pxcode)),
     version: state.version,
   }));
+  return async (req, res, next) => {
+    res.vary('Accept');
+    requireJsonAcceptable(req);
+    return json(req, res, next);
+  };
+};
 
 export const createPxcode =
   (ctx: PxcodeContext): RequestHandler =>

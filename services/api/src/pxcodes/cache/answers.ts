@@ -6,6 +6,7 @@ import type { RequestLog } from '../../logger';
 import { PageCache, type RenderedPage } from './pageCache';
 import type { CollectionState } from '../repository';
 import type { CollectionStateCache } from './stateCache';
+import { acceptsPlainJson } from '../negotiation';
 
 /** Answers are private to their user, who revalidates them with the ETag; Express's routes send the same. */
 export const privateCacheControl = 'private, no-cache';
@@ -29,13 +30,15 @@ export function cachedAnswers(options: CachedAnswersOptions): CachedAnswers {
   const keyOf = (req: IncomingMessage): string | undefined => {
     // A body, even an empty one, goes to the body parser, which may refuse it.
     if (req.method !== 'GET' || proxied || typeIs.hasBody(req)) return undefined;
+    // Kept answers are JSON: any other Accept (CSV, a 406) is negotiated by Express.
+    if (!acceptsPlainJson(req.headers.accept)) return undefined;
     // As Express makes req.protocol and req.host with no proxy trusted (this server has no TLS).
     const base = publicUrl ?? (req.headers.host === undefined ? undefined : `http://${req.headers.host}`);
     return base === undefined ? undefined : PageCache.key(base, req.url ?? '');
   };
 
   const send = (req: IncomingMessage, res: ServerResponse, page: RenderedPage) => {
-    const headers = { 'Cache-Control': privateCacheControl, ETag: page.etag, ...(page.link ? { Link: page.link } : {}) };
+    const headers = { 'Cache-Control': privateCacheControl, ETag: page.etag, Vary: 'Accept', ...(page.link ? { Link: page.link } : {}) };
     if (fresh(req.headers, { etag: page.etag })) return void res.writeHead(304, headers).end();
     res.writeHead(200, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': page.body.length });
     res.end(page.body);
