@@ -47,7 +47,7 @@ function registerDocumentation(registry: OpenAPIRegistry): void {
   });
   registry.registerPath({
     method: 'get', path: docsPath, operationId: 'docsPage', tags: ['documentation'], security: [], summary: 'This document in Swagger UI, served by the API itself',
-    responses: { 200: success({ description: 'The page', schema: z.string(), mediaType: 'text/html' }), ...errorResponses(publicErrors) },
+    responses: { 200: success({ description: 'The page', schema: z.string(), mediaType: 'text/html', required: ['ETag'] }), 304: notModified(), ...errorResponses(publicErrors) },
   });
 }
 
