@@ -16,6 +16,19 @@ interface Operation {
 }
 
 const pointer = (...keys: string[]) => '#' + keys.map((key) => '/' + encodeURIComponent(key.replaceAll('~', '~0').replaceAll('/', '~1'))).join('');
+/** The JSON body, also where a test kept it as bytes (supertest's `.buffer(true).parse(...)`). */
+function jsonBody(answer: Answer): { json: unknown } | { unparsed: string } {
+  if (!Buffer.isBuffer(answer.body)) return { json: answer.body };
+  try {
+    return { json: JSON.parse(answer.body.toString('utf8')) };
+  } catch {
+    return { unparsed: 'the body is not JSON' };
+  }
+}
+
+/** Where a declared header's schema is: in its component, or in the response itself. */
+const headerSchemaAt = (declared: Json, where: string[], name: string) =>
+  typeof declared.$ref === 'string' ? `${declared.$ref}/schema` : pointer(...where, 'headers', name, 'schema');
 const methods = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
 
 /** Paths the API owns: a request elsewhere (a test's own server) is not checked. */
@@ -38,6 +51,21 @@ export class ResponseChecker {
   constructor() {
     this.ajv.addFormat('uri', /^https?:\/\/[^\s/$.?#][^\s]*$/);
     this.ajv.addSchema(this.document, 'openapi.json');
+    this.compileAll();
+  }
+
+  /** Every validator up front: a check then costs microseconds, never a compile inside a test's timing. */
+  private compileAll(): void {
+    this.validator(pointer('components', 'schemas', 'Error'));
+    for (const [path, pathItem] of Object.entries(this.document.paths)) {
+      for (const verb of methods.filter((name) => name in pathItem)) {
+        for (const [status, response] of Object.entries((pathItem[verb] as Operation).responses)) {
+          const where = ['paths', path, verb, 'responses', status];
+          for (const [name, declared] of Object.entries((response.headers ?? {}) as Record<string, Json>)) this.validator(headerSchemaAt(declared, where, name));
+          for (const type of Object.keys((response.content ?? {}) as Json)) this.validator(pointer(...where, 'content', type, 'schema'));
+        }
+      }
+    }
   }
 
   check(method: string, url: string, answer: Answer): string | undefined {
@@ -73,7 +101,8 @@ export class ResponseChecker {
   }
 
   private errorShape(what: string, answer: Answer): string | undefined {
-    const problems = this.bodyProblems(pointer('components', 'schemas', 'Error'), answer.body);
+    const body = jsonBody(answer);
+    const problems = 'unparsed' in body ? [body.unparsed] : this.bodyProblems(pointer('components', 'schemas', 'Error'), body.json);
     return problems.length ? `${what}, not in the error shape: ${problems.join('; ')}` : undefined;
   }
 
@@ -87,7 +116,7 @@ export class ResponseChecker {
         if (header.required === true) problems.push(`header ${name} is required but missing`);
         continue;
       }
-      const schemaAt = ref ? `${ref}/schema` : pointer(...where, 'headers', name, 'schema');
+      const schemaAt = headerSchemaAt(declared, where, name);
       const schema = header.schema as Json | undefined;
       const text = String(value);
       const typed = schema?.type === 'integer' && /^-?\d+$/.test(text) ? Number(text) : text;
@@ -102,16 +131,22 @@ export class ResponseChecker {
     if (!content) return !head && answer.text ? [`a body (${type || 'no Content-Type'}) where the document declares none`] : [];
     if (!(type in content)) return [`Content-Type '${type}', the document declares ${Object.keys(content).join(', ')}`];
     if (head) return [];
-    const body = type.endsWith('json') ? answer.body : answer.text;
-    return this.bodyProblems(pointer(...where, 'content', type, 'schema'), body);
+    if (!type.endsWith('json')) return this.bodyProblems(pointer(...where, 'content', type, 'schema'), answer.text);
+    const body = jsonBody(answer);
+    return 'unparsed' in body ? [body.unparsed] : this.bodyProblems(pointer(...where, 'content', type, 'schema'), body.json);
   }
 
-  private bodyProblems(schemaAt: string, value: unknown): string[] {
+  private validator(schemaAt: string): ValidateFunction {
     let validate = this.validators.get(schemaAt);
     if (!validate) {
       validate = this.ajv.compile({ $ref: `openapi.json${schemaAt}` });
       this.validators.set(schemaAt, validate);
     }
+    return validate;
+  }
+
+  private bodyProblems(schemaAt: string, value: unknown): string[] {
+    const validate = this.validator(schemaAt);
     if (validate(value)) return [];
     return (validate.errors ?? []).map((error) => `${error.instancePath || '(the value)'} ${error.message ?? 'is not valid'} ${JSON.stringify(error.params)}`);
   }

@@ -14,7 +14,7 @@ const tags = [
 
 function registry(): OpenAPIRegistry {
   const registry = new OpenAPIRegistry();
-  registry.registerComponent('securitySchemes', 'basicAuth', { type: 'http', scheme: 'basic', description: 'User name and password (UTF-8)' });
+  registry.registerComponent('securitySchemes', 'basicAuth', { type: 'http', scheme: 'basic', description: 'User name and password (UTF-8); or a token as the user name with an empty password, as the seed sends it' });
   registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A token from GET /auth/request-token' });
   registerHeaders(registry);
   registerPxcodePaths(registry);

@@ -25,6 +25,11 @@ const bodyErrors = {
   413: 'The body is larger than BODY_LIMIT',
   415: 'The body is not JSON, or in a Content-Encoding or charset other than gzip, deflate, br, identity and UTF-8',
 };
+// Every route of the collection reads a body when one is sent, so a GET or DELETE with one meets these too.
+const strayBodyErrors = {
+  413: 'A body was sent (none is needed) larger than BODY_LIMIT',
+  415: 'A body was sent (none is needed) in a Content-Encoding or charset other than gzip, deflate, br, identity and UTF-8',
+};
 const itemSent = (description: string) => success({ description, schema: pxcodeItemSchema, example: exampleItem, headers: ['Cache-Control'], required: ['ETag'] });
 const precondition = { 412: 'If-Match names an ETag that is no longer current' };
 const missing = { 404: 'No item with this code' };
@@ -37,7 +42,7 @@ function registerCollection(registry: OpenAPIRegistry): void {
     responses: {
       200: success({ description: 'A page; Link repeats its links', schema: pxcodePageSchema, example: examplePage, headers: ['Cache-Control'], required: ['ETag', 'Link'] }),
       304: notModified(),
-      ...errorResponses({ ...authErrors, 400: 'A parameter is wrong (the message names it), or the Authorization or Host header is', 404: 'The page is past the last page' }),
+      ...errorResponses({ ...authErrors, 400: 'A parameter is wrong (the message names it), or the Authorization or Host header is', 404: 'The page is past the last page', ...strayBodyErrors }),
     },
   });
   registry.registerPath({
@@ -55,7 +60,7 @@ function registerItem(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get', path: item, operationId: 'getPxcode', tags, summary: 'Read a code',
     request: { params: itemParams, headers: ifNoneMatch },
-    responses: { 200: itemSent('The item'), 304: notModified(), ...errorResponses({ ...authErrors, ...missing }) },
+    responses: { 200: itemSent('The item'), 304: notModified(), ...errorResponses({ ...authErrors, ...missing, ...strayBodyErrors }) },
   });
   registry.registerPath({
     method: 'put', path: item, operationId: 'replacePxcode', tags, summary: 'Replace a code\'s procedure',
@@ -70,7 +75,7 @@ function registerItem(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'delete', path: item, operationId: 'deletePxcode', tags, summary: 'Delete a code',
     request: { params: itemParams, headers: ifMatch },
-    responses: { 204: success({ description: 'Deleted' }), ...errorResponses({ ...authErrors, ...missing, ...precondition }) },
+    responses: { 204: success({ description: 'Deleted' }), ...errorResponses({ ...authErrors, ...missing, ...precondition, ...strayBodyErrors }) },
   });
 }
 
