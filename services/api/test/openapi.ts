@@ -68,6 +68,12 @@ export class ResponseChecker {
     }
   }
 
+  /** Whether an answer from this URL is checked: the document's paths and the API's own prefixes. */
+  covers(url: string): boolean {
+    const path = new URL(url, 'http://localhost').pathname;
+    return apiOwned(path) || this.templates.some((candidate) => candidate.pattern.test(path));
+  }
+
   check(method: string, url: string, answer: Answer): string | undefined {
     const path = new URL(url, 'http://localhost').pathname;
     const what = `${method} ${path} answered ${answer.status}`;
