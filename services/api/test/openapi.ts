@@ -16,6 +16,7 @@ interface Operation {
 }
 
 const pointer = (...keys: string[]) => '#' + keys.map((key) => '/' + encodeURIComponent(key.replaceAll('~', '~0').replaceAll('/', '~1'))).join('');
+
 /** The JSON body, also where a test kept it as bytes (supertest's `.buffer(true).parse(...)`). */
 function jsonBody(answer: Answer): { json: unknown } | { unparsed: string } {
   if (!Buffer.isBuffer(answer.body)) return { json: answer.body };
