@@ -11,6 +11,8 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   globalSetup: '<rootDir>/services/api/test/globalSetup.ts',
   globalTeardown: '<rootDir>/services/api/test/globalTeardown.ts',
+  // Every answer the suites receive through supertest is checked against the OpenAPI document.
+  setupFilesAfterEnv: ['<rootDir>/services/api/test/openapiHook.ts'],
   maxWorkers: 2,
   testTimeout: 30000,
 };

@@ -11,6 +11,7 @@ import type { RateLimitSetting } from './config';
 import type { Database } from './db/database';
 import { errorHandler, notFound } from './errors';
 import { Door } from './front/door';
+import { openApiRoutes } from './openapi/routes';
 import { frontPipeline } from './front/pipeline';
 import { healthRoutes } from './health';
 import { knownEncoding, verifyUtf8 } from './http/requestBody';
@@ -84,6 +85,7 @@ export function expressApp(deps: AppDeps, shared: Shared): Express {
   const jsonBody = [knownEncoding, express.json({ limit: deps.bodyLimit ?? '100kb', strict: false, type: ['application/json', 'application/*+json'], verify: verifyUtf8 })];
   const { collectionState, answers, readState } = shared;
   app.use(healthRoutes(deps.db, deps.redis));
+  app.use(openApiRoutes());
   app.use(tokenRoutes(deps.tokens, authenticated('token-request', tokenRequestAccepts)));
   app.use(`${apiPrefix}/pxcodes`, apiAuth, jsonBody, pxcodeRoutes({ db: deps.db, publicUrl: deps.publicUrl, collectionState, answers, readState }));
   app.use(apiPrefix, apiAuth);

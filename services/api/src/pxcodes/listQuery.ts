@@ -93,7 +93,7 @@ const fieldList = commaList(fieldNames.join(', '), (field, before) => {
 const linkedParams = ['q', 'match', 'pxcode', 'pxcode_prefix', 'sort', 'fields'] as const;
 const knownNames: readonly string[] = ['page', 'per_page', 'cursor', ...linkedParams];
 
-const rawQuery = z
+export const rawQuery = z
   .object({
     page: positiveInteger.refine(Number.isSafeInteger, `must be at most ${Number.MAX_SAFE_INTEGER}`).optional(),
     // As in the seed, a larger per_page (however large) is capped rather than refused.
