@@ -8,6 +8,9 @@ const templates: ReadonlyArray<readonly [RegExp, string]> = [
   [/^\/health\/?$/i, '/health'],
   [/^\/ready\/?$/i, '/ready'],
   [/^\/auth\/request-token\/?$/i, '/auth/request-token'],
+  [/^\/api\/v1\.0\/openapi\.json\/?$/i, '/api/v1.0/openapi.json'],
+  // The page and the Swagger UI files it loads, under one label.
+  [/^\/docs(\/[^/]*)?$/i, '/docs'],
 ];
 
 /** The route template of a path, never the path itself; a 401 or 429 for an item gets the item's. */

@@ -11,6 +11,8 @@ const headers = {
   Location: text("The new item's URL"),
   'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 0 } },
   'WWW-Authenticate': text('The challenge: Basic, or Bearer with error="invalid_token" after a refused token'),
+  Vary: text('`Accept`: the collection answers JSON or CSV by it, so a shared cache keeps them apart'),
+  'Content-Disposition': text('`attachment; filename="pxcodes.csv"`: the CSV export is a file'),
   'Cache-Control': text('`private, no-cache` on authenticated answers: kept by the client only, revalidated with the ETag'),
   'X-RateLimit-Limit': { description: 'With RATE_LIMIT: requests allowed per window', schema: { type: 'integer', minimum: 0 } },
   'X-RateLimit-Remaining': { description: 'With RATE_LIMIT: requests left in this window', schema: { type: 'integer', minimum: 0 } },

@@ -9,7 +9,9 @@ const notes: Record<string, string> = {
   cursor: 'Keyset paging: empty to start, then the value in the `next` link; not with page',
   pxcode: `Only these codes: a comma-separated list of at most ${maxCodes}`,
   pxcode_prefix: 'Only codes that start with this',
-  sort: 'A comma-separated order of pxcode, procedure, -pxcode, -procedure (insertion order without it)',
+  sort: 'A comma-separated order of pxcode, procedure, -pxcode, -procedure (insertion order without it); relevance, alone, with q (its default)',
+  q: 'Text search: every word, as a word or part of one, in procedure (case, accents and punctuation aside), or q starts the code; best first. At most 200 characters',
+  match: 'fuzzy: a word also matches a word like it (a misspelling); only with q',
   fields: 'Only these keys in each item: a comma-separated list of procedure, pxcode, url',
 };
 

@@ -1,4 +1,5 @@
-import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import type { OpenAPIRegistry, ResponseConfig } from '@asteasolutions/zod-to-openapi';
+import type { HeaderName } from './headers';
 import { z } from 'zod';
 import { pxcodeItemSchema, pxcodePageSchema } from '../pxcodes/representationSchema';
 import { createBody, patchBody, pxcodeSchema, replaceBody } from '../pxcodes/schema';
@@ -30,7 +31,14 @@ const strayBodyErrors = {
   413: 'A body was sent (none is needed) larger than BODY_LIMIT',
   415: 'A body was sent (none is needed) in a Content-Encoding or charset other than gzip, deflate, br, identity and UTF-8',
 };
-const itemSent = (description: string) => success({ description, schema: pxcodeItemSchema, example: exampleItem, headers: ['Cache-Control'], required: ['ETag'] });
+const itemSent = (description: string, required: HeaderName[] = []) => success({ description, schema: pxcodeItemSchema, example: exampleItem, headers: ['Cache-Control'], required: ['ETag', ...required] });
+const notAcceptable = { 406: 'The Accept header names nothing this path can answer (the collection: JSON or CSV; an item: JSON)' };
+const exampleCsv = `pxcode,procedure\n${exampleItem.pxcode},${exampleItem.procedure}\n`;
+/** The page as JSON, or with Accept: text/csv every row that matches, as one file. */
+function listSent(): ResponseConfig {
+  const page = success({ description: 'A page (JSON; Link repeats its links), or with Accept: text/csv every matching row as CSV, header pxcode,procedure (no paging parameters)', schema: pxcodePageSchema, example: examplePage, headers: ['Cache-Control', 'ETag', 'Link', 'Content-Disposition'], required: ['Vary'] });
+  return { ...page, content: { ...page.content, 'text/csv': { schema: z.string(), example: exampleCsv } } };
+}
 const precondition = { 412: 'If-Match names an ETag that is no longer current' };
 const missing = { 404: 'No item with this code' };
 
@@ -40,9 +48,9 @@ function registerCollection(registry: OpenAPIRegistry): void {
     description: 'Filters, order and fields combine; the page, its total and its ETag agree (one snapshot). Unknown parameters are refused.',
     request: { query: listQueryParameters(), headers: ifNoneMatch },
     responses: {
-      200: success({ description: 'A page; Link repeats its links', schema: pxcodePageSchema, example: examplePage, headers: ['Cache-Control'], required: ['ETag', 'Link'] }),
-      304: notModified(),
-      ...errorResponses({ ...authErrors, 400: 'A parameter is wrong (the message names it), or the Authorization or Host header is', 404: 'The page is past the last page', ...strayBodyErrors }),
+      200: listSent(),
+      304: notModified(['Vary']),
+      ...errorResponses({ ...authErrors, 400: 'A parameter is wrong (the message names it), or the Authorization or Host header is', 404: 'The page is past the last page', ...notAcceptable, ...strayBodyErrors }),
     },
   });
   registry.registerPath({
@@ -60,7 +68,7 @@ function registerItem(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get', path: item, operationId: 'getPxcode', tags, summary: 'Read a code',
     request: { params: itemParams, headers: ifNoneMatch },
-    responses: { 200: itemSent('The item'), 304: notModified(), ...errorResponses({ ...authErrors, ...missing, ...strayBodyErrors }) },
+    responses: { 200: itemSent('The item', ['Vary']), 304: notModified(['Vary']), ...errorResponses({ ...authErrors, ...missing, ...notAcceptable, ...strayBodyErrors }) },
   });
   registry.registerPath({
     method: 'put', path: item, operationId: 'replacePxcode', tags, summary: 'Replace a code\'s procedure',

@@ -55,4 +55,4 @@ export function success({ description, schema, example, mediaType = 'application
   };
 }
 
-export const notModified = (): ResponseConfig => success({ description: 'Not Modified: If-None-Match named the current ETag', required: ['ETag'] });
+export const notModified = (required: HeaderName[] = []): ResponseConfig => success({ description: 'Not Modified: If-None-Match named the current ETag', required: ['ETag', ...required] });
