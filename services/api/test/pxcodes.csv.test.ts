@@ -272,11 +272,11 @@ describe('a long export cut short', () => {
     database = await createTestDatabase();
     await addTestUser(database.db);
     await importFile(database.db, sampleDataFile);
-    await database.db.raw("insert into starter_pxcodes (pxcode, procedure) select 'D' || i, repeat('A LONG PROCEDURE ', 12) || i from generate_series(1, 200000) as i");
+    await database.db.raw("insert into starter_pxcodes (pxcode, procedure) select 'D' || i, repeat('A LONG PROCEDURE ', 12) || i from generate_series(1, 150000) as i");
     // One connection: a leaked one would leave the API nothing to answer with.
     onePool = createDatabase(database.url, 1);
     target = await sample.listening(buildTestApp(onePool).app);
-  });
+  }, 120_000);
   afterAll(async () => {
     await onePool.destroy();
     await database.drop();
