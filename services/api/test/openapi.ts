@@ -18,10 +18,17 @@ interface Operation {
 const pointer = (...keys: string[]) => '#' + keys.map((key) => '/' + encodeURIComponent(key.replaceAll('~', '~0').replaceAll('/', '~1'))).join('');
 
 /** The JSON body, also where a test kept it as bytes (supertest's `.buffer(true).parse(...)`). */
+/** The body as text: supertest's own, or what a test's parser made of it (a string or a Buffer). */
+function textOf(answer: Answer): string | undefined {
+  if (answer.text !== undefined) return answer.text;
+  if (typeof answer.body === 'string') return answer.body;
+  return Buffer.isBuffer(answer.body) ? answer.body.toString('utf8') : undefined;
+}
+
 function jsonBody(answer: Answer): { json: unknown } | { unparsed: string } {
-  if (!Buffer.isBuffer(answer.body)) return { json: answer.body };
+  if (!Buffer.isBuffer(answer.body) && typeof answer.body !== 'string') return { json: answer.body };
   try {
-    return { json: JSON.parse(answer.body.toString('utf8')) };
+    return { json: JSON.parse(textOf(answer)!) };
   } catch {
     return { unparsed: 'the body is not JSON' };
   }
@@ -138,7 +145,7 @@ export class ResponseChecker {
     if (!content) return !head && answer.text ? [`a body (${type || 'no Content-Type'}) where the document declares none`] : [];
     if (!(type in content)) return [`Content-Type '${type}', the document declares ${Object.keys(content).join(', ')}`];
     if (head) return [];
-    if (!type.endsWith('json')) return this.bodyProblems(pointer(...where, 'content', type, 'schema'), answer.text);
+    if (!type.endsWith('json')) return this.bodyProblems(pointer(...where, 'content', type, 'schema'), textOf(answer));
     const body = jsonBody(answer);
     return 'unparsed' in body ? [body.unparsed] : this.bodyProblems(pointer(...where, 'content', type, 'schema'), body.json);
   }
