@@ -119,7 +119,8 @@ export function respondWithError(logger: Logger, error: unknown, req: IncomingMe
   const known = toHttpError(error);
   const httpError = known ?? new HttpError(500, `an unexpected error occurred; it was logged with request id ${req.id}`);
   if (!known) logger.error({ err: error, req: { id: req.id } }, 'unhandled error');
-  else if (httpError.status === 503) logger.warn({ err: error, req: { id: req.id } }, 'database unavailable');
+  // A 503 the API chose (HttpError) says why itself; one translated from a database error is an outage.
+  else if (httpError.status === 503) logger.warn({ err: error, req: { id: req.id } }, error instanceof HttpError ? 'refused for now' : 'database unavailable');
   if (res.headersSent) {
     res.destroy();
     return;
