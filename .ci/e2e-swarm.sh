@@ -131,10 +131,10 @@ check "  every acknowledged write reads back" equals "$(count lost)" 0
 step "4. update to an image whose health check fails: the swarm rolls back"
 good=$(api_image)
 printf 'FROM %s\nHEALTHCHECK --interval=1s --timeout=2s --retries=1 CMD ["false"]\n' "$good" |
-  docker build -q -t "${good%%:*}:unhealthy" - >/dev/null
+  docker build -q -t "${good%%:*}:unhealthy" - >/dev/null 2>&1
 since=$(utc_now)
 load_start s4
-docker service update --detach --image "${good%%:*}:unhealthy" "${stack}_api" >/dev/null
+docker service update --detach --image "${good%%:*}:unhealthy" "${stack}_api" >/dev/null 2>&1
 rolled_back() { [[ $(update_state api "$since") == rollback_completed ]]; }
 check "the update is rolled back by the swarm" wait_until 240 rolled_back
 check "  ... and 3 replicas are healthy again" wait_until 120 healthy 3
@@ -177,7 +177,7 @@ step "7. removeSwarm.sh, then deploySwarm.sh: the data is kept"
 kept=$(total)
 scripts/removeSwarm.sh >/dev/null 2>&1
 check "removeSwarm.sh removes the services" equals "$(docker service ls -q --filter "label=com.docker.stack.namespace=$stack")" ""
-check "  ... and keeps the volume" docker volume inspect "${stack}_pgdata"
+check "  ... and keeps the volume" bash -c 'docker volume inspect "$1" >/dev/null' _ "${stack}_pgdata"
 scripts/deploySwarm.sh >/tmp/starter-swarm-deploy.log 2>&1 || tail -40 /tmp/starter-swarm-deploy.log
 check "after deploySwarm.sh the codes are all there ($kept)" equals "$(total)" "$kept"
 check "  ... and nothing was reloaded (no new seeding)" equals "$(api_logs | grep -c 'new database: created the admin user')" 0

@@ -33,14 +33,14 @@ running_tasks() {
 
 desired_replicas() { docker service inspect --format '{{.Spec.Mode.Replicated.Replicas}}' "${stack}_$1"; }
 
-# The state of the service's last update begun since SINCE (date -u +%FT%T): empty (none),
+# The state of the service's last update begun since SINCE (utc_now): empty (none),
 # updating, completed, rollback_started, rollback_completed, paused...
 update_state() { # SERVICE SINCE
   local state started
   read -r state started < <(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}} {{.UpdateStatus.StartedAt}}{{end}}' "${stack}_$1")
   [[ -n ${state:-} && ! ${started:0:19} < ${2:-} ]] && echo "$state" || true
 }
-utc_now() { date -u +%FT%T; }
+utc_now() { date -u '+%F %T'; } # as Go prints the swarm's times
 
 proxy_url() { echo "http://127.0.0.1:$swarm_port"; }
 
