@@ -165,10 +165,11 @@ check "  back without the limit: calls pass" equals "$(curl -s -o /dev/null -w '
 
 step "6. scale 3 -> 1 -> 3 under load"
 load_start s6
-scripts/scaleSwarm.sh 1 >/dev/null 2>&1
+scripts/scaleSwarm.sh 1 >/tmp/starter-swarm-scale.log 2>&1 || tail -20 /tmp/starter-swarm-scale.log
 check "1 replica" equals "$(running_tasks api)" 1
-scripts/scaleSwarm.sh 3 >/dev/null 2>&1
-check "3 replicas, all behind the proxy" healthy 3
+scripts/scaleSwarm.sh 3 >/tmp/starter-swarm-scale.log 2>&1 || tail -20 /tmp/starter-swarm-scale.log
+# A replica's check may flap on a busy node: the proxy must reach all 3 within a minute.
+check "3 replicas, all behind the proxy" wait_until 60 healthy 3
 load_stop
 check "  zero failed requests" equals "$(count failures)" 0
 check "  every acknowledged write reads back" equals "$(count lost)" 0
