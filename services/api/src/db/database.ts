@@ -49,10 +49,26 @@ export async function waitForDatabase(db: Database, timeoutSeconds: number, logg
   }
 }
 
-/** Applies pending migrations; returns their names. Knex's lock table keeps concurrent runs safe. */
+// Any fixed number: it only has to be the same in every process that migrates.
+const migrationLockId = 0x316a7e;
+
+/**
+ * Applies pending migrations; returns their names. Processes that start together (replicas) take
+ * turns on an advisory lock: knex's lock table guards the migrations, not its own creation in a
+ * new database, where a second process fails ("relation knex_migrations already exists").
+ */
 export async function migrate(db: Database): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
-  return applied;
+  const latest = async () => ((await db.migrate.latest({ migrationSource })) as [number, string[]])[1];
+  // The lock holds a connection while knex takes others: a pool of one runs unguarded.
+  if (db.client.pool.max < 2) return latest();
+  const connection: unknown = await db.client.acquireConnection();
+  try {
+    await db.raw('select pg_advisory_lock(?)', [migrationLockId]).connection(connection);
+    return await latest();
+  } finally {
+    await db.raw('select pg_advisory_unlock(?)', [migrationLockId]).connection(connection).catch(() => undefined);
+    await db.client.releaseConnection(connection);
+  }
 }
 
 /**
