@@ -72,6 +72,13 @@ describe('the docs page', () => {
     await request(app).get('/docs/swagger-ui-bundle.js').expect(200).expect('Content-Type', /javascript/);
     await request(app).get('/docs/swagger-ui.css').expect(200).expect('Content-Type', /css/);
   });
+
+  it.each(['/docs/index.html', '/docs/swagger-initializer.js', '/docs/package.json', '/docs/swagger-ui.js.map'])(
+    'does not serve the rest of swagger-ui-dist (%s: its demo page loads a document from elsewhere)',
+    async (url) => {
+      expect((await request(app).get(url)).status).toBe(404);
+    },
+  );
 });
 
 describe('the response checker', () => {
@@ -80,7 +87,7 @@ describe('the response checker', () => {
   const item = { procedure: 'A', pxcode: '039', url: 'http://localhost/api/v1.0/pxcodes/039' };
 
   it('passes an answer as the document describes it', () => {
-    expect(checker.check('GET', 'http://x/api/v1.0/pxcodes/039', { status: 200, headers: { ...json, etag: '"a"' }, body: item })).toBeUndefined();
+    expect(checker.check('GET', 'http://x/api/v1.0/pxcodes/039', { status: 200, headers: { ...json, etag: '"a"', vary: 'Accept' }, body: item })).toBeUndefined();
   });
 
   it.each([

@@ -308,6 +308,24 @@ describe('a long export cut short', () => {
     }
   });
 
+  test('when the client goes away before the first byte (the COPY waits on a lock), then the COPY is cancelled and the connection freed', async () => {
+    const locker = await database.db.transaction();
+    try {
+      await locker.raw('lock table starter_pxcodes in access exclusive mode');
+      const req = httpGet({ port: portOf(target), host: '127.0.0.1', path: collection, headers: { accept: 'text/csv', authorization: basicAuthorization(user.username, user.password) } });
+      req.on('error', () => undefined);
+      await waitUntil(async () => (await copies()) === 1);
+      req.destroy();
+      // Long enough for the API to see the socket close while the COPY still waits.
+      await waitUntil(async () => Number((await database.db.raw("select count(*) as n from pg_stat_activity where query like 'COPY (%' and wait_event_type = 'Lock'")).rows[0].n) === 0, 10_000);
+    } finally {
+      await locker.commit();
+    }
+    await waitUntil(async () => (await copies()) === 0, 10_000);
+    const item = await request(target).get(`${collection}039`).auth(...auth).timeout(5000);
+    expect(item.status).toBe(200);
+  });
+
   test('when exports hold half the pool, then one more is 503 with Retry-After; once one ends, exports run again', async () => {
     const res = await startExport(); // the pool has one connection: one export at a time
     const refused = await request(target).get(collection).auth(...auth).set('Accept', 'text/csv');

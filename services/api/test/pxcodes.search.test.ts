@@ -168,6 +168,10 @@ describe('bad search parameters', () => {
   test.each([
     ['q=', 'q: must not be empty (words to find in procedure, or the start of a code)'],
     ['q=%2F%20-%20.', 'q: must hold a letter or digit: spaces and punctuation alone match nothing'],
+    // A combining mark alone is no word: unaccent would strip it, and '' matches every row.
+    ['q=%CC%81', 'q: must hold a letter or digit: spaces and punctuation alone match nothing'],
+    ['q=%CC%81%20%CC%88', 'q: must hold a letter or digit: spaces and punctuation alone match nothing'],
+    [`q=${Array.from({ length: 21 }, () => 'a').join('%20')}`, 'q: must hold at most 20 words, not 21'],
     [`q=${'a'.repeat(201)}`, 'q: must be at most 200 characters'],
     ['q=a&q=b', 'q: must be a single text'],
     ['match=fuzzy', 'match: needs q (the words to match)'],
@@ -189,6 +193,17 @@ describe('bad search parameters', () => {
       expectError(await list(`?${other}&cursor=${cursor}`), 400, 'Bad Request', /^cursor: was made for a different sort or filter/);
     }
     expect((await list(`?q=walk&cursor=${cursor}`)).status).toBe(200);
+  });
+
+  test('when a cursor is forged with a score no real can hold, then 400 names cursor (never a 500)', async () => {
+    const cursor = (await walkCursor('?q=walk')) as string;
+    const [digest, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8').slice(3)) as [string, number, string];
+    for (const score of ['1e+39', '1e-50', '-1e+39']) {
+      const forged = Buffer.from(`v2:${JSON.stringify([digest, id, score])}`).toString('base64url');
+      expectError(await list(`?q=walk&cursor=${forged}`), 400, 'Bad Request', /^cursor: is not a cursor from a next link/);
+    }
+    const fine = Buffer.from(`v2:${JSON.stringify([digest, id, '1e-5'])}`).toString('base64url');
+    expect((await list(`?q=walk&cursor=${fine}`)).status).toBe(200);
   });
 });
 

@@ -21,10 +21,13 @@ export function observeRequests(metrics: Metrics): RequestObserver {
       requestDuration.observe({ method, route, status }, (performance.now() - started) / 1000);
       if (status === 429) tooManyRequests.inc({ reason: refusalReason(res) });
       else if (log.cached) cacheHits.inc();
-      else if (method === 'GET' && (status === 200 || status === 304) && collectionRoutes.has(route)) cacheMisses.inc();
+      else if (method === 'GET' && (status === 200 || status === 304) && collectionRoutes.has(route) && !isCsv(res)) cacheMisses.inc();
     });
   };
 }
+
+// A CSV export is never kept, so it is no miss of the answer cache.
+const isCsv = (res: ServerResponse) => String(res.getHeader('Content-Type') ?? '').startsWith('text/csv');
 
 // A failed-login 429 goes out without the request budget's headers (limits/rateLimit.ts
 // withoutRequestBudget); a rate-limit 429 always carries them.

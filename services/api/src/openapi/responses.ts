@@ -19,7 +19,7 @@ export const authErrors = {
   ...doorErrors,
   400: 'A malformed Authorization header, an invalid Host header or percent-encoding in the URL',
   401: 'No credentials, or wrong ones (a refused token is answered with a Bearer challenge)',
-  503: 'The database is unavailable, or too many logins are being checked at once: retry after Retry-After',
+  503: 'The database is unavailable, too many logins are being checked at once, or (CSV export) as many exports run as the pool allows: retry after Retry-After',
 };
 
 export const publicErrors = doorErrors;

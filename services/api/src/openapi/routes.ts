@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import path from 'node:path';
 import { methodNotAllowed } from '../errors';
 import { docsContentSecurityPolicy, docsHtml, docsInitializer } from './docsPage';
@@ -7,6 +7,7 @@ import { docsPath, openApiPath } from './publicPaths';
 
 // swagger-ui-dist ships no types; its folder is all that is needed.
 const swaggerUiFolder = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+const swaggerUiFiles = ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png'];
 
 /**
  * GET /api/v1.0/openapi.json and the Swagger UI page at /docs: public, mounted before
@@ -30,6 +31,9 @@ export function openApiRoutes(): Router {
       res.set({ 'Cache-Control': 'no-cache', 'Content-Security-Policy': docsContentSecurityPolicy }).type('html').send(docsHtml);
     })
     .all(methodNotAllowed(['GET', 'HEAD']));
-  router.use(docsPath, express.static(swaggerUiFolder, { index: false, redirect: false }));
+  // Only the files the page loads: the package's own index.html would load a demo document from elsewhere.
+  for (const file of swaggerUiFiles) {
+    router.get(`${docsPath}/${file}`, (_req, res) => res.set('Cache-Control', 'no-cache').sendFile(path.join(swaggerUiFolder, file)));
+  }
   return router;
 }

@@ -142,10 +142,13 @@ function digestOf(spec: ListSpec): string | undefined {
 const notACursor = 'is not a cursor from a next link';
 const otherList = 'was made for a different sort or filter; start again with cursor=';
 
+/** Within PostgreSQL's real (a score the database wrote always is): no overflow, no underflow to 0. */
+const fitsReal = (n: number) => Number.isFinite(Math.fround(n)) && (Math.fround(n) !== 0 || n === 0);
+
 /** A value a row could hold in `column`: a forged cursor's value never reaches PostgreSQL. */
 function fitsColumn(value: string, column: SortColumn): boolean {
   if (column === 'pxcode') return pxcodeSchema.safeParse(value).success;
-  if (column === 'relevance') return /^-?[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?$/.test(value) && value.length <= 32;
+  if (column === 'relevance') return /^-?[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?$/.test(value) && value.length <= 32 && fitsReal(Number(value));
   return value.length <= maxProcedureLength && !value.includes('\0') && !loneSurrogate.test(value);
 }
 

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { pxcodeSchema } from './schema';
 
 export const maxQueryLength = 200;
+/** Each word is one more pattern per row (fuzzy: a similarity): bounded, as procedures are short. */
+export const maxWords = 20;
 
 /** What q= asks for: every word in procedure (or q a prefix of the code); fuzzy forgives misspellings. */
 export interface Search {
@@ -21,9 +23,11 @@ export const querySchema = z
   .string({ error: 'must be a single text' })
   .max(maxQueryLength, `must be at most ${maxQueryLength} characters`)
   .transform((q, ctx) => {
-    const words = q.split(separators).filter(Boolean);
+    // A word of combining marks alone loses them to unaccent and would match every row.
+    const words = q.split(separators).filter((word) => /[\p{L}\p{N}]/u.test(word));
     if (q === '') ctx.addIssue({ code: 'custom', message: 'must not be empty (words to find in procedure, or the start of a code)' });
     else if (words.length === 0) ctx.addIssue({ code: 'custom', message: 'must hold a letter or digit: spaces and punctuation alone match nothing' });
+    else if (words.length > maxWords) ctx.addIssue({ code: 'custom', message: `must hold at most ${maxWords} words, not ${words.length}` });
     return { text: q, words };
   });
 

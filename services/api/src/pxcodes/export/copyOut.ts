@@ -9,6 +9,9 @@ type CopyStream = ReturnType<typeof copyTo>;
 
 const stopWaitMs = 10_000;
 
+/** The client left: nothing to answer, nothing to log as a failure. */
+export class ClientGone extends Error {}
+
 /**
  * Streams `COPY ... TO STDOUT` into `out` with backpressure, so memory stays flat at any size.
  * `start` runs once the first bytes have come: an error before them (the caller answers it) has
@@ -20,7 +23,10 @@ export async function copyOut(db: Database, sql: string, out: Writable, start: (
   const copy = connection.query(copyTo(sql));
   try {
     copy.on('error', () => undefined); // reported by firstBytes or pipeInto
-    await firstBytes(copy);
+    if (!(await firstBytes(copy, out))) {
+      await stop(connection, copy);
+      throw new ClientGone('the client went away before the export began');
+    }
     start();
     await pipeInto(copy, out, () => stop(connection, copy));
   } finally {
@@ -31,6 +37,7 @@ export async function copyOut(db: Database, sql: string, out: Writable, start: (
 /** Pipes with backpressure; a database error cuts `out`; `out` closing first calls `gone` and rejects once it is done. */
 function pipeInto(copy: CopyStream, out: Writable, gone: () => Promise<void>): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (out.destroyed) return void gone().then(() => reject(new ClientGone('the client went away during the export')), reject);
     copy.pipe(out);
     copy.once('error', (error) => {
       out.destroy(error);
@@ -39,7 +46,7 @@ function pipeInto(copy: CopyStream, out: Writable, gone: () => Promise<void>): P
     out.once('close', () => {
       if (out.writableFinished) return resolve();
       copy.unpipe(out);
-      gone().then(() => reject(new Error('the client went away during the export')), reject);
+      gone().then(() => reject(new ClientGone('the client went away during the export')), reject);
     });
   });
 }
@@ -73,15 +80,22 @@ function sendCancel(connection: PooledClient, copy: CopyStream): void {
   canceller.cancel(connection, copy);
 }
 
-/** Resolves once the stream has bytes to read (or has ended), rejects with its error; reads nothing. */
-function firstBytes(stream: Readable): Promise<void> {
+/**
+ * True once the stream has bytes to read (or has ended), false if `out` closes first (the client
+ * left while PostgreSQL was still planning or waiting); rejects with the stream's error. Reads nothing.
+ */
+function firstBytes(stream: Readable, out: Writable): Promise<boolean> {
   return new Promise((resolve, reject) => {
+    if (out.destroyed) return resolve(false);
     const settle = (finish: () => void) => {
       stream.off('readable', onReadable).off('error', onError);
+      out.off('close', onClose);
       finish();
     };
-    const onReadable = () => settle(resolve);
+    const onReadable = () => settle(() => resolve(true));
     const onError = (error: Error) => settle(() => reject(error));
+    const onClose = () => settle(() => resolve(false));
     stream.on('readable', onReadable).on('error', onError);
+    out.on('close', onClose);
   });
 }

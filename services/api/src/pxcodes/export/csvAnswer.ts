@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { Database } from '../../db/database';
 import { HttpError } from '../../errors';
 import { parseListQuery } from '../listQuery';
-import { copyOut } from './copyOut';
+import { ClientGone, copyOut } from './copyOut';
 import { copySql, csvColumns, type CsvColumn } from './copySql';
 
 const pagingNames = ['page', 'per_page', 'cursor'];
@@ -56,6 +56,10 @@ export async function sendCsv(db: Database, req: Request, res: Response): Promis
   const release = exportSlot(db);
   try {
     await copyOut(db, copySql(db, spec, columns), res, start);
+  } catch (error) {
+    // A download cancelled is no error of the API's; a database error after the first bytes has cut the response.
+    if (error instanceof ClientGone) return;
+    throw error;
   } finally {
     release();
   }
