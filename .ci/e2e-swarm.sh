@@ -108,6 +108,7 @@ check "the proxy forwards the client's address, which the API trusts from the pr
 load_start s1
 load_stop
 check "  load: no failed request" equals "$(count failures)" 0
+check "  every acknowledged write reads back" equals "$(count lost)" 0
 
 step "2. docker kill of one API task"
 load_start s2
@@ -132,6 +133,7 @@ step "4. update to an image whose health check fails: the swarm rolls back"
 good=$(api_image)
 printf 'FROM %s\nHEALTHCHECK --interval=1s --timeout=2s --retries=1 CMD ["false"]\n' "$good" |
   docker build -q -t "${good%%:*}:unhealthy" - >/dev/null 2>&1
+check "an image whose health check fails is built (so a rollback is the check's doing)" bash -c 'docker image inspect "$1" >/dev/null 2>&1' _ "${good%%:*}:unhealthy"
 since=$(utc_now)
 load_start s4
 docker service update --detach --image "${good%%:*}:unhealthy" "${stack}_api" >/dev/null 2>&1
@@ -184,5 +186,6 @@ check "after deploySwarm.sh the codes are all there ($kept)" equals "$(total)" "
 check "  ... and nothing was reloaded (no new seeding)" equals "$(api_logs | grep -c 'new database: created the admin user')" 0
 
 echo "e2e-swarm took $((SECONDS - test_started))s"
+check "the swarm test took under ten minutes" at_most "$((SECONDS - test_started))" 600
 printf '\nswarm: %d passed, %d failed\n' "$passed" "$failed"
 [[ $failed -eq 0 ]]

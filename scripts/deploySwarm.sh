@@ -116,7 +116,8 @@ export SWARM_API_REPLICAS=$replicas
 
 log "deploying the stack '$stack' (proxy on port $swarm_port, $replicas API replicas)"
 deployed_at=$(utc_now)
-docker stack deploy --detach=true --prune --resolve-image never --compose-file "$stack_file" "$stack" >/dev/null
+docker stack deploy --detach=true --prune --resolve-image never --compose-file "$stack_file" "$stack" >/dev/null ||
+  die "docker stack deploy failed (above); a network overlap? set SWARM_EDGE_SUBNET to a free subnet, then run $(basename "$0") again"
 
 log "waiting for PostgreSQL"
 for _ in $(seq "${STARTER_WAIT_SECONDS:-180}"); do (($(running_tasks postgres) == 1)) && break; sleep 1; done
