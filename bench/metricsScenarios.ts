@@ -84,7 +84,7 @@ function observationMicroseconds(): number {
   const time = () => {
     const started = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
-      const res = Object.assign(new EventEmitter(), { statusCode: 200, hasHeader: () => false }) as unknown as ServerResponse;
+      const res = Object.assign(new EventEmitter(), { statusCode: 200, hasHeader: () => false, getHeader: () => 'application/json; charset=utf-8' }) as unknown as ServerResponse;
       observe(req, res, { cached: false });
       res.emit('finish');
     }
