@@ -299,8 +299,8 @@ scripts/stopStack.sh >/dev/null 2>&1
 docker compose up --detach --wait starter-postgres >/dev/null 2>&1
 psql_admin 'REASSIGN OWNED BY starter_api TO CURRENT_USER; DROP OWNED BY starter_api; DROP ROLE starter_api;
   ALTER SCHEMA public OWNER TO pg_database_owner; ALTER ROLE CURRENT_USER IN DATABASE starter RESET search_path' >/dev/null
-# An extension's objects are the extension's; a domain the superuser made is handed over.
-psql_admin 'CREATE EXTENSION pg_trgm SCHEMA public; CREATE DOMAIN public.e2e_code AS text' >/dev/null
+# An extension's objects are the extension's (fuzzystrmatch: one the API does not make itself); a domain the superuser made is handed over.
+psql_admin 'CREATE EXTENSION fuzzystrmatch SCHEMA public; CREATE DOMAIN public.e2e_code AS text' >/dev/null
 sed -i '/^API_DB_PASSWORD=/d; /^REDIS_PASSWORD=/d' .env
 check "  (the old state: the superuser owns everything)" equals "$(owners)" "$(psql_admin 'select current_user')"
 scripts/teardownStack.sh >/dev/null 2>&1
