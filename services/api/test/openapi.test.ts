@@ -10,16 +10,17 @@ import { ResponseChecker } from './openapi';
 
 const committed = path.resolve(__dirname, '../../../docs/openapi.json');
 
+// One database and app for both the document's and the page's tests.
+let database: TestDatabase;
+let app: ReturnType<typeof buildTestApp>['app'];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  app = buildTestApp(database.db).app;
+});
+afterAll(() => database.drop());
+
 describe('the OpenAPI document', () => {
-  let database: TestDatabase;
-  let app: ReturnType<typeof buildTestApp>['app'];
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    app = buildTestApp(database.db).app;
-  });
-  afterAll(() => database.drop());
-
   it('is the committed docs/openapi.json', () => {
     const same = readFileSync(committed, 'utf8') === openApiDocument().json;
     if (!same) throw new Error('docs/openapi.json differs from what the code generates: run npm run openapi and commit it');
@@ -47,15 +48,6 @@ describe('the OpenAPI document', () => {
 });
 
 describe('the docs page', () => {
-  let database: TestDatabase;
-  let app: ReturnType<typeof buildTestApp>['app'];
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    app = buildTestApp(database.db).app;
-  });
-  afterAll(() => database.drop());
-
   it.each(['/docs', '/docs/'])('%s is Swagger UI without credentials, its scripts from this origin only', async (url) => {
     const res = await request(app).get(url).expect(200);
     expect(res.type).toBe('text/html');
