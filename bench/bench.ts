@@ -15,6 +15,7 @@ import { createLogger } from '../services/api/src/logger';
 import { listScenarios } from './listScenarios';
 import type { LoadResult, LoadScenario } from './load';
 import { metricsScenarios } from './metricsScenarios';
+import { oneClientResult } from './oneClient';
 import { searchScenarios } from './search';
 import { insertRealisticRows, sampleVocabulary } from './vocabulary';
 
@@ -157,14 +158,12 @@ async function uncachedDeepPages(base: string, pages: number, size: string): Pro
     timings.push(Number(process.hrtime.bigint() - started) / 1e6);
     statusCodes[response.status] = (statusCodes[response.status] ?? 0) + 1;
   }
-  timings.sort((a, b) => a - b);
-  const at = (q: number) => Number(timings[Math.min(timings.length - 1, Math.floor(q * timings.length))]!.toFixed(1));
-  const seconds = timings.reduce((sum, t) => sum + t, 0) / 1000;
+  const result = oneClientResult(timings, statusCodes);
   return {
     scenario: `${size} rows: ${count} different pages in the last tenth, uncached, one client`,
-    result: { requestsPerSecond: Math.round(count / seconds), p50: at(0.5), p99: at(0.99), statusCodes, errors: 0 },
+    result,
     target: 'p50 < 150 ms',
-    note: `p50 ${at(0.5)} ms`,
+    note: `p50 ${result.p50} ms`,
   };
 }
 

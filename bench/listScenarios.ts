@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { Client } from 'pg';
 import { decodeKeysetCursor, encodeKeysetCursor } from '../services/api/src/http/cursors';
 import type { LoadResult } from './load';
+import { oneClientResult } from './oneClient';
 
 export interface ScenarioRow {
   scenario: string;
@@ -74,14 +75,12 @@ async function codeBatches(bench: ListBench): Promise<ScenarioRow> {
     timings.push(Number(process.hrtime.bigint() - started) / 1e6);
     statusCodes[response.status] = (statusCodes[response.status] ?? 0) + 1;
   }
-  timings.sort((a, b) => a - b);
-  const at = (q: number) => Number(timings[Math.min(timings.length - 1, Math.floor(q * timings.length))]!.toFixed(1));
-  const seconds = timings.reduce((sum, t) => sum + t, 0) / 1000;
+  const result = oneClientResult(timings, statusCodes);
   return {
     scenario: `${bench.size} rows: pxcode= with 100 codes, ${count} different batches, uncached, one client`,
-    result: { requestsPerSecond: Math.round(count / seconds), p50: at(0.5), p99: at(0.99), statusCodes, errors: 0 },
+    result,
     target: 'p50 < 10 ms',
-    note: `p50 ${at(0.5)} ms`,
+    note: `p50 ${result.p50} ms`,
   };
 }
 

@@ -2,6 +2,7 @@
 // none comes from the answer cache), one client, as issue 14 sets their targets.
 import { expectedShare, sampleVocabulary } from './vocabulary';
 import type { LoadResult } from './load';
+import { oneClientResult } from './oneClient';
 
 export interface SearchRow {
   scenario: string;
@@ -51,14 +52,12 @@ async function timed(scenario: string, target: string, urls: string[], auth: str
     totals.push(total);
     statusCodes[status] = (statusCodes[status] ?? 0) + 1;
   }
-  timings.sort((a, b) => a - b);
-  const at = (q: number) => Number(timings[Math.min(timings.length - 1, Math.floor(q * timings.length))]!.toFixed(1));
-  const seconds = timings.reduce((sum, t) => sum + t, 0) / 1000;
+  const result = oneClientResult(timings, statusCodes);
   return {
     scenario,
-    result: { requestsPerSecond: Math.round(urls.length / seconds), p50: at(0.5), p99: at(0.99), statusCodes, errors: 0 },
+    result,
     target,
-    note: `p50 ${at(0.5)} ms; ${urls.length} queries matching ${Math.min(...totals)} to ${Math.max(...totals)} rows`,
+    note: `p50 ${result.p50} ms; ${urls.length} queries matching ${Math.min(...totals)} to ${Math.max(...totals)} rows`,
   };
 }
 
