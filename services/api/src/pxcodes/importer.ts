@@ -3,6 +3,7 @@ import type { Client as PgClient } from 'pg';
 import type { Database } from '../db/database';
 import { copyRows } from './import/copy';
 import { csvRows } from './import/csvRows';
+import { restoreIndexes, setIndexesAside } from './import/indexesAside';
 import { ImportError, type SourceRow } from './import/sourceRow';
 import { sqlRows } from './import/sqlRows';
 
@@ -41,14 +42,24 @@ export async function importFile(db: Database, file: string, options: ImportOpti
   return db.transaction(async (trx) => {
     // Inside a knex transaction this is the transaction's own connection.
     const connection = (await trx.client.acquireConnection()) as PgClient;
-    if (onConflict !== 'error') return merge(trx, onConflict, (target) => copy(connection, target, true));
-    try {
-      const rows = await copy(connection, 'starter_pxcodes (pxcode, procedure)', false);
-      return { rows, written: rows };
-    } catch (error) {
-      throw await namingTheDuplicate(db, error, rowsOf(file, format, true));
-    }
+    const indexesAside = await setIndexesAside(trx);
+    const result =
+      onConflict === 'error'
+        ? await insertNew(db, () => copy(connection, 'starter_pxcodes (pxcode, procedure)', false), () => rowsOf(file, format, true))
+        : await merge(trx, onConflict, (target) => copy(connection, target, true));
+    await restoreIndexes(trx, indexesAside);
+    return result;
   });
+}
+
+/** Every row is new: a code the table (or the file) has already fails the whole import, naming its line. */
+async function insertNew(db: Database, copy: () => Promise<number>, numberedRows: () => AsyncIterable<SourceRow>): Promise<ImportResult> {
+  try {
+    const rows = await copy();
+    return { rows, written: rows };
+  } catch (error) {
+    throw await namingTheDuplicate(db, error, numberedRows());
+  }
 }
 
 /** Skip or update: COPY into a scratch table, then one INSERT ... ON CONFLICT in file order. */

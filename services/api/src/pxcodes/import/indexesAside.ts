@@ -1,0 +1,42 @@
+import type { Knex } from 'knex';
+
+/** Indexes no constraint needs, as `CREATE INDEX` statements that make them again. */
+const secondaryIndexes = `SELECT format('DROP INDEX %I.%I', n.nspname, c.relname) AS drop, pg_get_indexdef(i.indexrelid) AS create
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE i.indrelid = 'starter_pxcodes'::regclass AND NOT i.indisprimary AND NOT i.indisunique
+    AND NOT EXISTS (SELECT FROM pg_constraint WHERE conindid = i.indexrelid)
+  ORDER BY c.relname`;
+
+const isEmpty = async (trx: Knex.Transaction) => (await trx.raw('SELECT NOT EXISTS (SELECT FROM starter_pxcodes) AS empty')).rows[0].empty as boolean;
+
+/**
+ * An import into an empty table builds the secondary indexes (the trigram index above all) once,
+ * after the rows are in, which costs far less than entering row after row (docs/performance.md).
+ * Dropping them takes the table until the import commits (readers wait), so only an empty table,
+ * and only when the lock comes within a second; otherwise the indexes are kept row by row.
+ * Returns the statements that make them again; a rolled back import brings them back by itself.
+ */
+export async function setIndexesAside(trx: Knex.Transaction): Promise<string[]> {
+  if (!(await isEmpty(trx))) return [];
+  await trx.raw('SAVEPOINT starter_indexes_aside');
+  try {
+    await trx.raw("SET LOCAL lock_timeout = '1s'");
+    await trx.raw('LOCK TABLE starter_pxcodes IN ACCESS EXCLUSIVE MODE');
+    await trx.raw('SET LOCAL lock_timeout = DEFAULT');
+    // Rows may have come between the first look and the lock.
+    if (!(await isEmpty(trx))) throw new Error('no longer empty');
+  } catch {
+    await trx.raw('ROLLBACK TO SAVEPOINT starter_indexes_aside'); // and its lock
+    return [];
+  }
+  const indexes = (await trx.raw(secondaryIndexes)).rows as { drop: string; create: string }[];
+  for (const { drop } of indexes) await trx.raw(drop);
+  return indexes.map((index) => index.create);
+}
+
+/** Makes the indexes set aside again and gives the planner the new rows' statistics. */
+export async function restoreIndexes(trx: Knex.Transaction, creates: string[]): Promise<void> {
+  if (creates.length === 0) return;
+  for (const create of creates) await trx.raw(create);
+  await trx.raw('ANALYZE starter_pxcodes');
+}

@@ -1,0 +1,86 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { importFile } from '../src/pxcodes/importer';
+import { createTestDatabase, type TestDatabase } from './helpers';
+
+// An import into an empty table builds the secondary indexes after its rows (src/pxcodes/import/indexesAside.ts).
+const dir = mkdtempSync(path.join(tmpdir(), 'starter-import-indexes-'));
+function csv(name: string, lines: string[]): string {
+  const target = path.join(dir, name);
+  writeFileSync(target, ['pxcode,procedure', ...lines].join('\n') + '\n');
+  return target;
+}
+
+interface Index {
+  name: string;
+  oid: number;
+  definition: string;
+  valid: boolean;
+}
+
+async function indexes(): Promise<Index[]> {
+  const result = await database.db.raw(`SELECT c.relname AS name, c.oid::int AS oid, pg_get_indexdef(i.indexrelid) AS definition, i.indisvalid AS valid
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'starter_pxcodes'::regclass ORDER BY c.relname`);
+  return result.rows;
+}
+const withoutOids = (list: Index[]) => list.map(({ name, definition, valid }) => ({ name, definition, valid }));
+const secondary = ['starter_pxcodes_procedure_id', 'starter_pxcodes_search_text'];
+const oidsOf = (list: Index[], names: string[]) => list.filter((index) => names.includes(index.name)).map((index) => index.oid);
+
+let database: TestDatabase;
+beforeEach(async () => {
+  database = await createTestDatabase();
+});
+afterEach(() => database.drop());
+
+describe('an import into an empty table', () => {
+  test.each(['error', 'update'] as const)(
+    'when it commits (on conflict %s), then the secondary indexes are made again after the rows, as they were, and the table is analysed',
+    async (onConflict) => {
+      const before = await indexes();
+      expect(oidsOf(before, secondary)).toHaveLength(2);
+      const result = await importFile(database.db, csv(`codes-${onConflict}.csv`, ['P1,SIMPLE PNEUMONIA & PLEURISY', 'H1,FRACTURES OF HIP & PELVIS']), { onConflict });
+      expect(result).toEqual({ rows: 2, written: 2 });
+      const after = await indexes();
+      expect(withoutOids(after)).toEqual(withoutOids(before));
+      for (const oid of oidsOf(after, secondary)) expect(oidsOf(before, secondary)).not.toContain(oid);
+      expect(oidsOf(after, ['starter_pxcodes_pkey', 'starter_pxcodes_pxcode_unique'])).toEqual(oidsOf(before, ['starter_pxcodes_pkey', 'starter_pxcodes_pxcode_unique']));
+      const analysed = await database.db.raw("SELECT count(*)::int AS n FROM pg_stats WHERE tablename = 'starter_pxcodes' AND attname = 'pxcode'");
+      expect(analysed.rows[0].n).toBe(1);
+      const found = await database.db('starter_pxcodes').whereLike('search_text', '% pneumon%').pluck('pxcode');
+      expect(found).toEqual(['P1']);
+    },
+  );
+
+  test('when it fails (a code twice), then nothing is imported and the indexes are the ones from before', async () => {
+    const before = await indexes();
+    await expect(importFile(database.db, csv('twice.csv', ['A1,ONE', 'A1,AGAIN']))).rejects.toThrow("line 3: pxcode 'A1' already exists");
+    expect(await indexes()).toEqual(before);
+    expect(await database.db('starter_pxcodes').count({ n: '*' })).toEqual([{ n: '0' }]);
+  });
+
+  test('when another transaction holds the table, then the import does not wait for it: it keeps the indexes row by row', async () => {
+    const before = await indexes();
+    const reader = new Client({ connectionString: database.url });
+    await reader.connect();
+    try {
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM starter_pxcodes');
+      const result = await importFile(database.db, csv('held.csv', ['B1,ONE', 'B2,TWO']));
+      expect(result).toEqual({ rows: 2, written: 2 });
+      expect(await indexes()).toEqual(before);
+    } finally {
+      await reader.query('ROLLBACK');
+      await reader.end();
+    }
+  });
+});
+
+test('when the table has rows, then an import keeps the indexes row by row (they are not made again)', async () => {
+  await importFile(database.db, csv('first.csv', ['C1,ONE']));
+  const before = await indexes();
+  expect(await importFile(database.db, csv('second.csv', ['C2,TWO', 'C3,THREE']))).toEqual({ rows: 2, written: 2 });
+  expect(await indexes()).toEqual(before);
+});
