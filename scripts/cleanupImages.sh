@@ -3,17 +3,7 @@
 # The data volume is deleted only with --delete-data.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-delete_data=false
-for arg in "$@"; do
-  case $arg in
-    --delete-data) delete_data=true ;;
-    -h | --help)
-      echo "usage: $(basename "$0") [--delete-data]   (--delete-data also deletes every pxcode and user)"
-      exit 0
-      ;;
-    *) die "unknown option '$arg': the only option is --delete-data" ;;
-  esac
-done
+delete_data_option "$@"
 require_docker
 
 log "removing the stack's containers and network"

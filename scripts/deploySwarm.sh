@@ -58,13 +58,7 @@ postgres_user=$(setting POSTGRES_USER admin)
 postgres_db=$(setting POSTGRES_DB starter)
 
 # --- images -----------------------------------------------------------------------------------
-ca_copy=services/api/build-ca/build-extra-ca.crt
-if [[ -n ${NODE_EXTRA_CA_CERTS:-} ]]; then
-  [[ -r $NODE_EXTRA_CA_CERTS ]] || die "NODE_EXTRA_CA_CERTS names $NODE_EXTRA_CA_CERTS, which cannot be read: fix or unset it"
-  log "trusting the CA bundle $NODE_EXTRA_CA_CERTS while building (build stages only)"
-  cp "$NODE_EXTRA_CA_CERTS" "$ca_copy"
-  trap 'rm -f "$repo_root/$ca_copy"' EXIT
-fi
+trust_build_ca
 build_log=$(mktemp)
 build() { # REPOSITORY CONTEXT [DOCKERFILE]: the built image's id
   local iid

@@ -25,6 +25,32 @@ require_docker() {
     die "Docker Compose v2 ('docker compose') is missing: install the Compose plugin (package docker-compose-plugin)"
 }
 
+# Behind a TLS-intercepting proxy, NODE_EXTRA_CA_CERTS names the CA bundle that npm needs: it is
+# handed to the API image's build stages only (services/api/Dockerfile), never to the final image.
+trust_build_ca() {
+  [[ -n ${NODE_EXTRA_CA_CERTS:-} ]] || return 0
+  [[ -r $NODE_EXTRA_CA_CERTS ]] || die "NODE_EXTRA_CA_CERTS names $NODE_EXTRA_CA_CERTS, which cannot be read: fix or unset it"
+  log "trusting the CA bundle $NODE_EXTRA_CA_CERTS while building (build stages only)"
+  cp "$NODE_EXTRA_CA_CERTS" services/api/build-ca/build-extra-ca.crt
+  trap 'rm -f "$repo_root/services/api/build-ca/build-extra-ca.crt"' EXIT
+}
+
+# The scripts that remove the stack take one option; sets delete_data to true or false.
+delete_data_option() { # "$@"
+  delete_data=false
+  local arg
+  for arg in "$@"; do
+    case $arg in
+      --delete-data) delete_data=true ;;
+      -h | --help)
+        echo "usage: $(basename "$0") [--delete-data]   (--delete-data also deletes every pxcode and user)"
+        exit 0
+        ;;
+      *) die "unknown option '$arg': the only option is --delete-data" ;;
+    esac
+  done
+}
+
 compose() { docker compose --project-directory "$repo_root" --file "$repo_root/docker-compose.yml" "$@"; }
 
 # A setting as compose sees it: the environment first, then .env (quotes and a trailing comment removed).

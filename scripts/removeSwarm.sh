@@ -3,17 +3,7 @@
 # wherever they were set). The data volume is kept unless --delete-data; images are kept.
 source "$(dirname "${BASH_SOURCE[0]}")/swarmlib.sh"
 
-delete_data=false
-for arg in "$@"; do
-  case $arg in
-    --delete-data) delete_data=true ;;
-    -h | --help)
-      echo "usage: $(basename "$0") [--delete-data]   (--delete-data also deletes every pxcode and user)"
-      exit 0
-      ;;
-    *) die "unknown option '$arg': the only option is --delete-data" ;;
-  esac
-done
+delete_data_option "$@"
 require_swarm
 
 stack_containers() { docker ps -aq --filter "label=com.docker.stack.namespace=$stack"; }
