@@ -75,8 +75,13 @@ cleanup() {
   docker image ls --format '{{.Repository}}:{{.Tag}}' 'starter-swarm/*' | xargs -r docker image rm >/dev/null 2>&1
   [[ $started_swarm == true ]] && docker swarm leave --force >/dev/null 2>&1
   rm -f "$load_out" "$swarm_env"
+  if [[ $had_env == true ]]; then mv "$env_aside" .env; else rm -f .env "$env_aside"; fi
 }
+# The compose stack's .env is set aside meanwhile: every secret of this run is the swarm's own.
+env_aside=$(mktemp)
+had_env=false
 trap cleanup EXIT
+if [[ -f .env ]]; then mv .env "$env_aside" && had_env=true; fi
 if [[ $(docker info --format '{{.Swarm.LocalNodeState}}') != active ]]; then
   docker swarm init >/dev/null 2>&1 || docker swarm init --advertise-addr "$(hostname -I | awk '{print $1}')" >/dev/null
   started_swarm=true
@@ -122,9 +127,13 @@ check "  every acknowledged write reads back" equals "$(count lost)" 0
 
 step "3. rolling update to a new image tag (deploySwarm.sh builds one)"
 before=$(api_image)
+# As if startStack.sh had generated its own passwords into .env meanwhile: .env.swarm's win.
+(umask 077 && printf 'API_DB_PASSWORD=from-startStack\nREDIS_PASSWORD=from-startStack\n' >.env)
 load_start s3
 scripts/deploySwarm.sh >/tmp/starter-swarm-deploy.log 2>&1 || tail -40 /tmp/starter-swarm-deploy.log
 load_stop
+rm -f .env
+check "passwords startStack.sh wrote into .env meanwhile do not stop the deploy (.env.swarm's win)" bash -c '! grep -q "holds another value" /tmp/starter-swarm-deploy.log'
 check "the API runs a new tag" bash -c '[[ $1 != "$2" && $(docker service ps --filter desired-state=running --format "{{.Image}}" "$3" | sort -u) == "$2" ]]' _ "$before" "$(api_image)" "${stack}_api"
 check "  zero failed requests" equals "$(count failures)" 0
 check "  every acknowledged write reads back" equals "$(count lost)" 0
