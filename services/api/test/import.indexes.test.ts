@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { createDatabase } from '../src/db/database';
 import { importFile } from '../src/pxcodes/importer';
 import { createTestDatabase, type TestDatabase } from './helpers';
 
@@ -74,6 +75,23 @@ describe('an import into an empty table', () => {
     } finally {
       await reader.query('ROLLBACK');
       await reader.end();
+    }
+  });
+
+  test('when the role may write the rows but does not own the indexes, then the import keeps them row by row', async () => {
+    const role = `starter_importer_${process.pid}`;
+    await database.db.raw(`CREATE ROLE ${role} LOGIN PASSWORD 'importer'`);
+    await database.db.raw(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+    const url = new URL(database.url);
+    [url.username, url.password] = [role, 'importer'];
+    const asImporter = createDatabase(url.toString(), 1);
+    try {
+      const before = await indexes();
+      expect(await importFile(asImporter, csv('granted.csv', ['D1,ONE', 'D2,TWO']))).toEqual({ rows: 2, written: 2 });
+      expect(await indexes()).toEqual(before);
+    } finally {
+      await asImporter.destroy();
+      await database.db.raw(`DROP OWNED BY ${role}; DROP ROLE ${role}`);
     }
   });
 });

@@ -13,7 +13,7 @@ const isEmpty = async (trx: Knex.Transaction) => (await trx.raw('SELECT NOT EXIS
  * An import into an empty table builds the secondary indexes (the trigram index above all) once,
  * after the rows are in, which costs far less than entering row after row (docs/performance.md).
  * Dropping them takes the table until the import commits (readers wait), so only an empty table,
- * and only when the lock comes within a second; otherwise the indexes are kept row by row.
+ * only when the lock comes within a second, and only if this role may; else they are kept row by row.
  * Returns the statements that make them again; a rolled back import brings them back by itself.
  */
 export async function setIndexesAside(trx: Knex.Transaction): Promise<string[]> {
@@ -25,13 +25,13 @@ export async function setIndexesAside(trx: Knex.Transaction): Promise<string[]> 
     await trx.raw('SET LOCAL lock_timeout = DEFAULT');
     // Rows may have come between the first look and the lock.
     if (!(await isEmpty(trx))) throw new Error('no longer empty');
+    const indexes = (await trx.raw(secondaryIndexes)).rows as { drop: string; create: string }[];
+    for (const { drop } of indexes) await trx.raw(drop); // a role that does not own them may not
+    return indexes.map((index) => index.create);
   } catch {
     await trx.raw('ROLLBACK TO SAVEPOINT starter_indexes_aside'); // and its lock
     return [];
   }
-  const indexes = (await trx.raw(secondaryIndexes)).rows as { drop: string; create: string }[];
-  for (const { drop } of indexes) await trx.raw(drop);
-  return indexes.map((index) => index.create);
 }
 
 /** Makes the indexes set aside again and gives the planner the new rows' statistics. */
