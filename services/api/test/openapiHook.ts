@@ -51,7 +51,7 @@ globalThis.fetch = async function checkedFetch(input: Parameters<typeof fetch>[0
 // A test may swallow a rejected fetch (`.catch(() => 0)` while it waits): its mismatch still fails it.
 afterEach(() => {
   const problems = fetchMismatches.splice(0);
-  if (problems.length) throw new Error(problems.join('\n'));
+  if (problems.length) throw new Error(`Answers to fetch not as docs/openapi.json says (each rejected its fetch too):\n${problems.join('\n')}`);
 });
 
 // OPENAPI_CHECK_LOG=file: one line per suite with how many answers were checked, by way.
