@@ -185,11 +185,11 @@ export class ResponseChecker {
   }
 }
 
-/** Where answers reached the tests from: each kind has its hook (openapiHook.ts, rawAnswers.ts). */
-export type Via = 'supertest' | 'fetch' | 'raw';
+/** How answers reached the tests: openapiHook.ts, rawAnswers.ts, docs.browser.test.ts. */
+export type Via = 'supertest' | 'fetch' | 'raw' | 'browser';
 
 /** What the hooks saw in this suite, for OPENAPI_CHECK_LOG. */
-export const answerCounts = { checked: { supertest: 0, fetch: 0, raw: 0 } as Record<Via, number>, failed: 0, elsewhere: 0 };
+export const answerCounts = { checked: { supertest: 0, fetch: 0, raw: 0, browser: 0 } as Record<Via, number>, failed: 0, elsewhere: 0 };
 
 /** Mismatches in answers to fetch, which a test may swallow with its own catch: the hook fails the test after it. */
 export const fetchMismatches: string[] = [];

@@ -58,7 +58,8 @@ afterEach(() => {
 afterAll(() => {
   const log = process.env.OPENAPI_CHECK_LOG;
   const { checked, failed, elsewhere } = answerCounts;
-  const total = checked.supertest + checked.fetch + checked.raw;
-  const line = `${total} checked (supertest ${checked.supertest}, fetch ${checked.fetch}, raw ${checked.raw}), ${failed} mismatched, ${elsewhere} not the API's (not checked)`;
+  const ways = Object.entries(checked).filter(([, n]) => n > 0);
+  const total = ways.reduce((sum, [, n]) => sum + n, 0);
+  const line = `${total} checked (${ways.map(([via, n]) => `${via} ${n}`).join(', ') || 'none'}), ${failed} mismatched, ${elsewhere} not the API's (not checked)`;
   if (log) appendFileSync(log, `${path.basename(expect.getState().testPath ?? '?')} ${line}\n`);
 });
