@@ -194,9 +194,10 @@ export const answerCounts = { checked: { supertest: 0, fetch: 0, raw: 0, browser
 /** Mismatches in answers to fetch, which a test may swallow with its own catch: the hook fails the test after it. */
 export const fetchMismatches: string[] = [];
 
-let shared: ResponseChecker | undefined;
-const checker = () => (shared ??= new ResponseChecker());
+// Built as the suite loads (the hook imports this): its validators are never compiled inside a test's timing.
+const shared = new ResponseChecker();
 const portsElsewhere = new Set<string>();
+const portOf = (url: string) => /^[a-z][a-z\d+.-]*:\/\/[^/?#]*:(\d+)/i.exec(url)?.[1];
 
 /** Answers from this port are not the API's (a metrics server): counted elsewhere, never checked. */
 export function notTheApi(port: number): void {
@@ -205,7 +206,7 @@ export function notTheApi(port: number): void {
 
 /** Whether the hooks check an answer from this URL: the API's paths, on a port that is not a metrics server's. */
 export function covers(url: string): boolean {
-  return !portsElsewhere.has(new URL(url, 'http://localhost').port) && checker().covers(url);
+  return !portsElsewhere.has(portOf(url) ?? '') && shared.covers(url);
 }
 
 /** Checks one answer (counting it), whichever way it came; returns the failure message, or undefined. */
@@ -215,13 +216,13 @@ export function checkAnswer(via: Via, method: string, url: string, answer: Answe
     return undefined;
   }
   answerCounts.checked[via] += 1;
-  return failure(checker().check(method, url, answer));
+  return failure(shared.check(method, url, answer));
 }
 
 /** Node's own refusal of what never became a request: no operation describes it; its body is the error shape. */
 export function checkParserAnswer(answer: Answer): string | undefined {
   answerCounts.checked.raw += 1;
-  return failure(checker().checkError(`node's parser answered ${answer.status}`, answer));
+  return failure(shared.checkError(`node's parser answered ${answer.status}`, answer));
 }
 
 function failure(problem: string | undefined): string | undefined {
