@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 import request from 'supertest';
 import { openApiDocument } from '../src/openapi/document';
 import { addTestUser, buildTestApp, portOf, sampleDataFixture } from './helpers';
+import { checkAnswer } from './openapi';
 
 // The docs page in Debian's chromium (no browser download): it loads from the API alone, shows
 // every operation, and "Try it out" works with basic auth and with a bearer token.
@@ -38,6 +39,18 @@ let browser: Browser;
 let page: Page;
 const requested: string[] = [];
 
+// What the browser received is checked against the document too, as the hook checks fetch.
+const checks: Promise<string | undefined>[] = [];
+async function checkReceived(answer: Response): Promise<string | undefined> {
+  const headers = await answer.allHeaders();
+  const sent = await answer.request().allHeaders();
+  // Chromium shows a revalidated cache entry as a 200 with the headers of the 304 that came.
+  if (sent['if-none-match'] && !headers['content-type']) return checkAnswer('browser', 'GET', answer.url(), { status: 304, headers, unread: true });
+  const text = await answer.text().catch(() => undefined); // none for a redirect
+  return checkAnswer('browser', answer.request().method(), answer.url(), { status: answer.status(), headers, ...(text === undefined ? { unread: true } : { text }) });
+}
+afterEach(async () => expect((await Promise.all(checks.splice(0))).filter(Boolean)).toEqual([]));
+
 beforeAll(async () => {
   await addTestUser(fixture.db, 'admin', 'admin');
   server = await fixture.listening(buildTestApp(fixture.db).app);
@@ -45,6 +58,7 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('request', (sent) => requested.push(sent.url()));
+  page.on('response', (answer) => checks.push(checkReceived(answer)));
 }, 60_000);
 afterAll(() => browser?.close());
 

@@ -13,6 +13,7 @@ import { Tokens } from '../src/auth/tokens';
 import { createUser } from '../src/users/repository';
 import { importFile } from '../src/pxcodes/importer';
 import { sampleDataFile } from '../src/seed';
+import { checkRawAnswers } from './rawAnswers';
 
 export function serverUrl(): string {
   const url = process.env.STARTER_TEST_SERVER_URL;
@@ -235,14 +236,20 @@ export async function databaseProxy(target: URL, delayMs = 0): Promise<{ url: st
   };
 }
 
-/** Writes raw HTTP/1.1 to a listening server; resolves with all it sent back once the connection closes. */
+/**
+ * Writes raw HTTP/1.1 to a listening server; resolves with all it sent back once the connection
+ * closes, each answer checked against the OpenAPI document (rejects with the checker's message).
+ */
 export async function rawHttp(port: number, text: string): Promise<string> {
   const socket = connect(port, '127.0.0.1');
   const chunks: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => chunks.push(chunk));
   socket.write(text);
   await new Promise<void>((resolve) => socket.on('close', () => resolve()));
-  return Buffer.concat(chunks).toString('latin1');
+  const answers = Buffer.concat(chunks).toString('latin1');
+  const problem = checkRawAnswers(port, text, answers);
+  if (problem) throw new Error(problem);
+  return answers;
 }
 
 /**

@@ -10,6 +10,7 @@ import { startMetricsServer, type MetricsServer } from '../src/metrics/server';
 import type { AppDeps } from '../src/app';
 import { basicAuthorization, buildTestApp, freePort, portOf, rawHttp, sampleDataFixture, testRedisUrl, user, userAuth, waitUntil } from './helpers';
 import { samples, sampleValue, seriesOf } from './metricsText';
+import { notTheApi } from './openapi';
 
 const sample = sampleDataFixture();
 const collection = '/api/v1.0/pxcodes';
@@ -33,6 +34,7 @@ async function instrumented(overrides: Partial<AppDeps> = {}): Promise<Instrumen
   const server = await sample.listening(buildTestApp(sample.db, { metrics, ...overrides }).app);
   const metricsServer = await startMetricsServer(metrics.registry, '127.0.0.1', 0, silent);
   servers.push(metricsServer);
+  notTheApi(metricsServer.port); // its answers are Prometheus's, not the document's
   const scrape = async () => {
     const res = await fetch(`http://127.0.0.1:${metricsServer.port}/metrics`);
     expect(res.status).toBe(200);
@@ -182,6 +184,7 @@ describe('the metrics server', () => {
     const { metrics } = await instrumented();
     const server = await startMetricsServer(metrics.registry, '127.0.0.1', 0, silent);
     servers.push(server);
+    notTheApi(server.port);
     const base = `http://127.0.0.1:${server.port}`;
     const other = await fetch(`${base}/api/v1.0/pxcodes/`);
     expect([other.status, await other.json()]).toEqual([404, { status: 404, error: 'Not Found', message: expect.stringContaining('GET /metrics') }]);

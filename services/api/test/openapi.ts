@@ -7,6 +7,8 @@ export interface Answer {
   headers: Record<string, string | string[] | undefined>;
   body?: unknown;
   text?: string;
+  /** The body was not read (a CSV export, a body cut short): checked as HEAD is, body aside. */
+  unread?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -17,7 +19,6 @@ interface Operation {
 
 const pointer = (...keys: string[]) => '#' + keys.map((key) => '/' + encodeURIComponent(key.replaceAll('~', '~0').replaceAll('/', '~1'))).join('');
 
-/** The JSON body, also where a test kept it as bytes (supertest's `.buffer(true).parse(...)`). */
 /** The body as text: supertest's own, or what a test's parser made of it (a string or a Buffer). */
 function textOf(answer: Answer): string | undefined {
   if (answer.text !== undefined) return answer.text;
@@ -25,8 +26,9 @@ function textOf(answer: Answer): string | undefined {
   return Buffer.isBuffer(answer.body) ? answer.body.toString('utf8') : undefined;
 }
 
+/** The JSON body: supertest's parsed one, or parsed from the text (fetch, raw HTTP, a test's own parser). */
 function jsonBody(answer: Answer): { json: unknown } | { unparsed: string } {
-  if (!Buffer.isBuffer(answer.body) && typeof answer.body !== 'string') return { json: answer.body };
+  if (answer.body !== undefined && !Buffer.isBuffer(answer.body) && typeof answer.body !== 'string') return { json: answer.body };
   try {
     return { json: JSON.parse(textOf(answer)!) };
   } catch {
@@ -38,6 +40,9 @@ function jsonBody(answer: Answer): { json: unknown } | { unparsed: string } {
 const headerSchemaAt = (declared: Json, where: string[], name: string) =>
   typeof declared.$ref === 'string' ? `${declared.$ref}/schema` : pointer(...where, 'headers', name, 'schema');
 const methods = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'];
+
+/** The path as the server routes it: not normalised (`/a/../health` is no /health to Express). */
+const pathOf = (url: string) => /^(?:[a-z][a-z\d+.-]*:\/\/[^/?#]*)?([^?#]*)/i.exec(url)![1] || '/';
 
 /** Paths the API owns: a request elsewhere (a test's own server) is not checked. */
 const apiOwned = (path: string) => /^\/(api|auth|docs)(\/|$)/.test(path);
@@ -78,12 +83,12 @@ export class ResponseChecker {
 
   /** Whether an answer from this URL is checked: the document's paths and the API's own prefixes. */
   covers(url: string): boolean {
-    const path = new URL(url, 'http://localhost').pathname;
+    const path = pathOf(url);
     return apiOwned(path) || this.templates.some((candidate) => candidate.pattern.test(path));
   }
 
   check(method: string, url: string, answer: Answer): string | undefined {
-    const path = new URL(url, 'http://localhost').pathname;
+    const path = pathOf(url);
     const what = `${method} ${path} answered ${answer.status}`;
     const template = this.templates.find((candidate) => candidate.pattern.test(path))?.path;
     if (!template) return apiOwned(path) ? this.unlisted(what, path, answer) : undefined;
@@ -94,7 +99,8 @@ export class ResponseChecker {
     const response = operation.responses[String(answer.status)] ?? operation.responses.default;
     if (!response) return `${what}, which the document does not list for ${operation.operationId} (it lists ${Object.keys(operation.responses).join(', ')})`;
     const where = ['paths', template, verb, 'responses', String(answer.status)];
-    const problems = [...this.headerProblems(response, where, answer), ...this.contentProblems(response, where, answer, method === 'HEAD')];
+    const bodyless = method === 'HEAD' || answer.unread === true;
+    const problems = [...this.headerProblems(response, where, answer), ...this.contentProblems(response, where, answer, bodyless)];
     return problems.length ? `${what} (${operation.operationId}), not as the document says:\n  ${problems.join('\n  ')}` : undefined;
   }
 
@@ -114,7 +120,13 @@ export class ResponseChecker {
     return this.errorShape(what, answer);
   }
 
+  /** An answer no operation describes (node's parser refusing a request): an error in the error shape. */
+  checkError(what: string, answer: Answer): string | undefined {
+    return answer.status < 400 ? `${what}, which is no error` : this.errorShape(what, answer);
+  }
+
   private errorShape(what: string, answer: Answer): string | undefined {
+    if (answer.unread) return undefined;
     const body = jsonBody(answer);
     const problems = 'unparsed' in body ? [body.unparsed] : this.bodyProblems(pointer('components', 'schemas', 'Error'), body.json);
     return problems.length ? `${what}, not in the error shape: ${problems.join('; ')}` : undefined;
@@ -139,12 +151,12 @@ export class ResponseChecker {
     return problems;
   }
 
-  private contentProblems(response: Json, where: string[], answer: Answer, head: boolean): string[] {
+  private contentProblems(response: Json, where: string[], answer: Answer, bodyless: boolean): string[] {
     const content = response.content as Record<string, Json> | undefined;
     const type = String(answer.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (!content) return !head && answer.text ? [`a body (${type || 'no Content-Type'}) where the document declares none`] : [];
+    if (!content) return !bodyless && answer.text ? [`a body (${type || 'no Content-Type'}) where the document declares none`] : [];
     if (!(type in content)) return [`Content-Type '${type}', the document declares ${Object.keys(content).join(', ')}`];
-    if (head) return [];
+    if (bodyless) return [];
     if (!type.endsWith('json')) return this.bodyProblems(pointer(...where, 'content', type, 'schema'), textOf(answer));
     const body = jsonBody(answer);
     return 'unparsed' in body ? [body.unparsed] : this.bodyProblems(pointer(...where, 'content', type, 'schema'), body.json);
@@ -171,4 +183,50 @@ export class ResponseChecker {
       .split('/')
       .reduce<Json>((node, key) => node[decodeURIComponent(key).replaceAll('~1', '/').replaceAll('~0', '~')] as Json, this.document);
   }
+}
+
+/** How answers reached the tests: openapiHook.ts, rawAnswers.ts, docs.browser.test.ts. */
+export type Via = 'supertest' | 'fetch' | 'raw' | 'browser';
+
+/** What the hooks saw in this suite, for OPENAPI_CHECK_LOG. */
+export const answerCounts = { checked: { supertest: 0, fetch: 0, raw: 0, browser: 0 } as Record<Via, number>, failed: 0, elsewhere: 0 };
+
+/** Mismatches in answers to fetch, which a test may swallow with its own catch: the hook fails the test after it. */
+export const fetchMismatches: string[] = [];
+
+// Built as the suite loads (the hook imports this): its validators are never compiled inside a test's timing.
+const shared = new ResponseChecker();
+const portsElsewhere = new Set<string>();
+const portOf = (url: string) => /^[a-z][a-z\d+.-]*:\/\/[^/?#]*:(\d+)/i.exec(url)?.[1];
+
+/** Answers from this port are not the API's (a metrics server): counted elsewhere, never checked. */
+export function notTheApi(port: number): void {
+  portsElsewhere.add(String(port));
+}
+
+/** Whether the hooks check an answer from this URL: the API's paths, on a port that is not a metrics server's. */
+export function covers(url: string): boolean {
+  return !portsElsewhere.has(portOf(url) ?? '') && shared.covers(url);
+}
+
+/** Checks one answer (counting it), whichever way it came; returns the failure message, or undefined. */
+export function checkAnswer(via: Via, method: string, url: string, answer: Answer): string | undefined {
+  if (!covers(url)) {
+    answerCounts.elsewhere += 1;
+    return undefined;
+  }
+  answerCounts.checked[via] += 1;
+  return failure(shared.check(method, url, answer));
+}
+
+/** Node's own refusal of what never became a request: no operation describes it; its body is the error shape. */
+export function checkParserAnswer(answer: Answer): string | undefined {
+  answerCounts.checked.raw += 1;
+  return failure(shared.checkError(`node's parser answered ${answer.status}`, answer));
+}
+
+function failure(problem: string | undefined): string | undefined {
+  if (!problem) return undefined;
+  answerCounts.failed += 1;
+  return `The answer does not match docs/openapi.json: ${problem}`;
 }

@@ -12,6 +12,7 @@ import { copyOut } from '../src/pxcodes/export/copyOut';
 import { inlined } from '../src/pxcodes/export/copySql';
 import { addTestUser, basicAuthorization, buildTestApp, createTestDatabase, expectError, type LogCapture, portOf, sampleDataFixture, user, userAuth as auth, waitUntil } from './helpers';
 import { sampleDataFile } from '../src/seed';
+import { checkAnswer } from './openapi';
 
 const collection = '/api/v1.0/pxcodes/';
 
@@ -282,12 +283,20 @@ describe('a long export cut short', () => {
     await database.drop();
   });
 
-  /** Starts an export and resolves with the response once its first bytes came; the client reads no more. */
+  /**
+   * Starts an export and resolves with the response once its first bytes came; the client reads no
+   * more, so the answer is checked against the document by status and headers (its body is any string).
+   */
   const startExport = () =>
     new Promise<IncomingMessage>((resolve, reject) => {
       const req = httpGet({ port: portOf(target), host: '127.0.0.1', path: collection, headers: { accept: 'text/csv', authorization: basicAuthorization(user.username, user.password) } });
       req.on('error', () => undefined);
       req.on('response', (res) => {
+        const problem = checkAnswer('raw', 'GET', `http://127.0.0.1:${portOf(target)}${collection}`, { status: res.statusCode ?? 0, headers: res.headers, unread: true });
+        if (problem) {
+          res.destroy();
+          reject(new Error(problem));
+        }
         res.once('data', () => {
           res.pause();
           resolve(res);

@@ -7,12 +7,14 @@ export const openApiPath = '/api/v1.0/openapi.json';
 export const docsPath = '/docs';
 
 const noStore = { 'Cache-Control': { description: '`no-store`: always asked again', schema: { type: 'string' as const } } };
+// Only the origin form skips the door, so that no path that normalises to a probe's can.
+const absoluteForm = errorResponses({ 429: 'Only for an absolute-form request line (`GET http://host/health`): the door counts it like any other request' });
 
 /** Probes: no door, no credentials, nothing but the body. */
 function registerProbes(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get', path: '/health', operationId: 'health', tags: ['probes'], security: [], summary: 'Liveness: the process answers',
-    responses: { 200: { description: 'Alive', headers: noStore, content: { 'application/json': { schema: healthSchema, example: { status: 'ok' } } } } },
+    responses: { 200: { description: 'Alive', headers: noStore, content: { 'application/json': { schema: healthSchema, example: { status: 'ok' } } } }, ...absoluteForm },
   });
   const readiness = (description: string, example: unknown) => ({ description, headers: noStore, content: { 'application/json': { schema: readySchema, example } } });
   registry.registerPath({
@@ -20,6 +22,7 @@ function registerProbes(registry: OpenAPIRegistry): void {
     responses: {
       200: readiness('Ready', { status: 'ready', database: 'up' }),
       503: readiness('The database does not answer', { status: 'unavailable', database: 'down' }),
+      ...absoluteForm,
     },
   });
 }
