@@ -47,7 +47,7 @@ export interface OrderKey {
  */
 export async function withState(
   db: Database,
-  query: Knex.QueryBuilder,
+  query: Knex.QueryBuilder | Knex.Raw,
   order: OrderKey[] = [{ column: 'id', descending: false }],
   count?: Knex.Sql | 'window',
 ): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
