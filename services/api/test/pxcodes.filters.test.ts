@@ -308,6 +308,19 @@ describe('what a list counts', () => {
     }
     expect((await queriesOf('?pxcode_prefix=1&per_page=10&page=2')).join('\n')).toMatch(/count\(/i);
   });
+
+  test('when pxcode lists no more codes than a page holds, then page 1 (or the start of a walk) counts nothing: its rows are the total', async () => {
+    for (const query of ['?pxcode=064,039,057,039,NOPE&per_page=4', '?pxcode=064,039,057,039,NOPE&per_page=4&cursor=', '?pxcode=064,039,NOPE&q=procedures']) {
+      expect((await queriesOf(query)).join('\n')).not.toMatch(/count\(/i);
+    }
+    expect((await list('?pxcode=064,039,057,039,NOPE&per_page=4')).body.meta.total).toBe(3);
+    expect((await list('?pxcode=064,039,057,039,NOPE&per_page=4&cursor=')).body.meta.total).toBe(3);
+    expect((await list('?pxcode=064,039,NOPE&q=procedures')).body.meta.total).toBe(1);
+    // More codes than the page holds: the page cannot tell, so it counts.
+    expect((await queriesOf('?pxcode=064,039,057&per_page=2')).join('\n')).toMatch(/count\(/i);
+    expect((await list('?pxcode=064,039,057&per_page=2')).body.meta.total).toBe(3);
+    expect((await list('?pxcode=064,039,057&per_page=2&page=2')).body.meta.total).toBe(3);
+  });
 });
 
 describe('bad list parameters', () => {

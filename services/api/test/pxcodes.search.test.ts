@@ -103,6 +103,20 @@ describe('relevance, the order of a search', () => {
     expectError(await list('?q=walk&per_page=10&page=4'), 404, 'Not Found', 'page 4 is past the last page (3) at per_page=10');
   });
 
+  test.each(['q=walk', 'q=pneumon&match=fuzzy', 'q=19'])('when %s goes by page number and by cursor, then both give the same rows in the same order, and the exact total', async (q) => {
+    const walked: string[] = [];
+    let res = await list(`?${q}&per_page=3&cursor=`);
+    for (; ; res = await follow(res.body.meta.next)) {
+      walked.push(...codes(res));
+      if (!res.body.meta.next) break;
+    }
+    const total = (await list(`?${q}&per_page=1`)).body.meta.total;
+    expect(walked.length).toBe(total);
+    const pages = await Promise.all(Array.from({ length: Math.ceil(total / 3) }, (_, i) => list(`?${q}&per_page=3&page=${i + 1}`)));
+    expect(pages.flatMap(codes)).toEqual(walked);
+    expect(new Set(pages.map((page) => page.body.meta.total))).toEqual(new Set([total]));
+  });
+
   test("when a cursor is read, then it holds the score as PostgreSQL wrote it, which reads back as the same value", async () => {
     const first = await list('?q=walk&per_page=1&cursor=');
     const cursor = new URL(first.body.meta.next).searchParams.get('cursor') as string;

@@ -43,11 +43,11 @@ export interface OrderKey {
 /**
  * Rows and state in one statement, one snapshot: a page never disagrees with its total or version.
  * `order` repeats the rows' order; `count`, when given, is the total instead of the state row's
- * ('window': the query's own column `matched`, a count(*) OVER () read in the same scan as the rows).
+ * ('window': the query's own column `matched`, counted in the same scan as the rows).
  */
 export async function withState(
   db: Database,
-  query: Knex.QueryBuilder,
+  query: Knex.QueryBuilder | Knex.Raw,
   order: OrderKey[] = [{ column: 'id', descending: false }],
   count?: Knex.Sql | 'window',
 ): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
