@@ -78,6 +78,18 @@ describe('an import into an empty table', () => {
     }
   });
 
+  test("when it runs inside a caller's transaction with a lock_timeout of its own, then the indexes are set aside and the caller's setting is kept", async () => {
+    const before = await indexes();
+    await database.db.transaction(async (trx) => {
+      await trx.raw("SET LOCAL lock_timeout = '7s'");
+      expect(await importFile(trx, csv('caller.csv', ['E1,ONE', 'E2,TWO']))).toEqual({ rows: 2, written: 2 });
+      expect((await trx.raw('SHOW lock_timeout')).rows[0].lock_timeout).toBe('7s');
+    });
+    const after = await indexes();
+    expect(withoutOids(after)).toEqual(withoutOids(before));
+    for (const oid of oidsOf(after, secondary)) expect(oidsOf(before, secondary)).not.toContain(oid);
+  });
+
   test('when the role may write the rows but does not own the indexes, then the import keeps them row by row', async () => {
     const role = `starter_importer_${process.pid}`;
     await database.db.raw(`CREATE ROLE ${role} LOGIN PASSWORD 'importer'`);

@@ -20,9 +20,11 @@ export async function setIndexesAside(trx: Knex.Transaction): Promise<string[]> 
   if (!(await isEmpty(trx))) return [];
   await trx.raw('SAVEPOINT starter_indexes_aside');
   try {
+    // The caller's own lock_timeout comes back after the lock (DEFAULT would drop a SET LOCAL of a caller's transaction).
+    const previous = (await trx.raw("SELECT current_setting('lock_timeout') AS value")).rows[0].value as string;
     await trx.raw("SET LOCAL lock_timeout = '1s'");
     await trx.raw('LOCK TABLE starter_pxcodes IN ACCESS EXCLUSIVE MODE');
-    await trx.raw('SET LOCAL lock_timeout = DEFAULT');
+    await trx.raw("SELECT set_config('lock_timeout', ?, true)", [previous]);
     // Rows may have come between the first look and the lock.
     if (!(await isEmpty(trx))) throw new Error('no longer empty');
     const indexes = (await trx.raw(secondaryIndexes)).rows as { drop: string; create: string }[];
