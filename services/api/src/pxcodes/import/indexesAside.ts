@@ -1,10 +1,14 @@
 import type { Knex } from 'knex';
 
-/** Indexes no constraint needs, as `CREATE INDEX` statements that make them again. */
+/**
+ * Indexes no constraint needs, as `CREATE INDEX` statements that make them again. pg_get_indexdef
+ * leaves out a tablespace, a comment and CLUSTER's mark: an index given one by hand stays as it is.
+ */
 const secondaryIndexes = `SELECT format('DROP INDEX %I.%I', n.nspname, c.relname) AS drop, pg_get_indexdef(i.indexrelid) AS create
   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE i.indrelid = 'starter_pxcodes'::regclass AND NOT i.indisprimary AND NOT i.indisunique
     AND NOT EXISTS (SELECT FROM pg_constraint WHERE conindid = i.indexrelid)
+    AND c.reltablespace = 0 AND NOT i.indisclustered AND obj_description(c.oid, 'pg_class') IS NULL
   ORDER BY c.relname`;
 
 const isEmpty = async (trx: Knex.Transaction) => (await trx.raw('SELECT NOT EXISTS (SELECT FROM starter_pxcodes) AS empty')).rows[0].empty as boolean;
