@@ -1,9 +1,7 @@
 import type { Knex } from 'knex';
 
-/**
- * Indexes no constraint needs, as `CREATE INDEX` statements that make them again. pg_get_indexdef
- * leaves out a tablespace, a comment and CLUSTER's mark: an index given one by hand stays as it is.
- */
+// Indexes no constraint needs, as statements that make them again; pg_get_indexdef leaves out a
+// tablespace, a comment and CLUSTER's mark, so an index given one by hand stays as it is.
 const secondaryIndexes = `SELECT format('DROP INDEX %I.%I', n.nspname, c.relname) AS drop, pg_get_indexdef(i.indexrelid) AS create
   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE i.indrelid = 'starter_pxcodes'::regclass AND NOT i.indisprimary AND NOT i.indisunique
@@ -24,7 +22,7 @@ export async function setIndexesAside(trx: Knex.Transaction): Promise<string[]> 
   if (!(await isEmpty(trx))) return [];
   await trx.raw('SAVEPOINT starter_indexes_aside');
   try {
-    // The caller's own lock_timeout comes back after the lock (DEFAULT would drop a SET LOCAL of a caller's transaction).
+    // The caller's lock_timeout comes back after (DEFAULT would drop a SET LOCAL of its own).
     const previous = (await trx.raw("SELECT current_setting('lock_timeout') AS value")).rows[0].value as string;
     await trx.raw("SET LOCAL lock_timeout = '1s'");
     await trx.raw('LOCK TABLE starter_pxcodes IN ACCESS EXCLUSIVE MODE');
