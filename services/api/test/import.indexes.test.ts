@@ -78,6 +78,29 @@ describe('an import into an empty table', () => {
     }
   });
 
+  test("when it runs inside a caller's transaction with a lock_timeout of its own, then the indexes are set aside and the caller's setting is kept", async () => {
+    const before = await indexes();
+    await database.db.transaction(async (trx) => {
+      await trx.raw("SET LOCAL lock_timeout = '7s'");
+      expect(await importFile(trx, csv('caller.csv', ['E1,ONE', 'E2,TWO']))).toEqual({ rows: 2, written: 2 });
+      expect((await trx.raw('SHOW lock_timeout')).rows[0].lock_timeout).toBe('7s');
+    });
+    const after = await indexes();
+    expect(withoutOids(after)).toEqual(withoutOids(before));
+    for (const oid of oidsOf(after, secondary)) expect(oidsOf(before, secondary)).not.toContain(oid);
+  });
+
+  test('when an index was given a comment by hand, then that one is kept row by row (its comment with it) and the others are made again', async () => {
+    await database.db.raw("COMMENT ON INDEX starter_pxcodes_search_text IS 'the text search''s'");
+    const before = await indexes();
+    expect(await importFile(database.db, csv('commented.csv', ['F1,ONE', 'F2,TWO']))).toEqual({ rows: 2, written: 2 });
+    const after = await indexes();
+    expect(oidsOf(after, ['starter_pxcodes_search_text'])).toEqual(oidsOf(before, ['starter_pxcodes_search_text']));
+    expect(oidsOf(after, ['starter_pxcodes_procedure_id'])).not.toEqual(oidsOf(before, ['starter_pxcodes_procedure_id']));
+    const comment = await database.db.raw("SELECT obj_description('starter_pxcodes_search_text'::regclass, 'pg_class') AS text");
+    expect(comment.rows[0].text).toBe("the text search's");
+  });
+
   test('when the role may write the rows but does not own the indexes, then the import keeps them row by row', async () => {
     const role = `starter_importer_${process.pid}`;
     await database.db.raw(`CREATE ROLE ${role} LOGIN PASSWORD 'importer'`);
