@@ -22,9 +22,11 @@ Commands:
   adduser NAME [--password-stdin]
   passwd NAME [--password-stdin]  change a user's password
   deluser NAME
-  import FILE [--format sql|csv] [--on-conflict error|skip|update]
+  import FILE [--format sql|csv] [--on-conflict error|skip|update] [--indexes-after]
                                 the seed's INSERT file or a CSV with header pxcode,procedure,
-                                in one transaction: a bad line imports nothing
+                                in one transaction: a bad line imports nothing;
+                                --indexes-after: into an empty table, build the indexes after
+                                the rows (faster; the API's reads of the codes wait meanwhile)
   seed                          load the sample data, only into an empty table
 
 The database is DATABASE_URL, or the embedded PostgreSQL when it is not set.`;
@@ -132,6 +134,7 @@ interface ParsedArgs {
   passwordStdin: boolean;
   format: ImportFormat | undefined;
   onConflict: OnConflict;
+  indexesAfter: boolean;
 }
 
 const print = (io: Io, text: string) => io.stdout.write(`${text}\n`);
@@ -186,11 +189,13 @@ const commands: Record<string, Command> = {
     const result = await importFile(db, file, {
       format: args.format,
       onConflict: args.onConflict,
+      indexesAfter: args.indexesAfter,
       onProgress: (rows) => io.stderr.write(`  ${rows.toLocaleString('en-US')} rows read\n`),
     });
     const seconds = (Date.now() - started) / 1000;
     const peakRss = Math.round(process.resourceUsage().maxRSS / 1024);
     print(io, `imported ${file}: ${result.rows} rows read, ${result.written} written in ${seconds.toFixed(1)}s (peak RSS ${peakRss} MB)`);
+    if (args.indexesAfter && !result.indexesAfter) print(io, 'the indexes were kept row by row: the table had rows, or was in use (--indexes-after needs it empty)');
   },
   async seed({ db, io }) {
     await migrate(db);
@@ -208,6 +213,7 @@ function parse(argv: string[]): { command: string | undefined; args: ParsedArgs 
       'password-stdin': { type: 'boolean', default: false },
       format: { type: 'string' },
       'on-conflict': { type: 'string', default: 'error' },
+      'indexes-after': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -220,7 +226,7 @@ function parse(argv: string[]): { command: string | undefined; args: ParsedArgs 
   const [command, ...rest] = positionals;
   return {
     command: values.help ? 'help' : command,
-    args: { positionals: rest, yes: values.yes, passwordStdin: values['password-stdin'], format, onConflict },
+    args: { positionals: rest, yes: values.yes, passwordStdin: values['password-stdin'], format, onConflict, indexesAfter: values['indexes-after'] },
   };
 }
 

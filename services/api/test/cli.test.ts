@@ -67,7 +67,7 @@ describe('migrate', () => {
   test('when the database is new, then it applies the migrations once', async () => {
     expect(await run(['migrate'])).toEqual({
       code: 0,
-      stdout: 'applied 10 migration(s): 20261125000000_initial, 20261125010000_pxcodes_state, 20261126000000_users_token_version, 20261126010000_pxcodes_notify, 20261126020000_pxcodes_code_collation, 20261202000000_users_username_nfc, 20261203000000_pxcodes_notify_dropped, 20261203010000_pxcodes_procedure_order, 20261203020000_pxcodes_search, 20261203030000_pxcodes_search_text_plpgsql\n',
+      stdout: 'applied 9 migration(s): 20261125000000_initial, 20261125010000_pxcodes_state, 20261126000000_users_token_version, 20261126010000_pxcodes_notify, 20261126020000_pxcodes_code_collation, 20261202000000_users_username_nfc, 20261203000000_pxcodes_notify_dropped, 20261203010000_pxcodes_procedure_order, 20261203020000_pxcodes_search\n',
       stderr: '',
     });
     expect((await run(['migrate'])).stdout).toBe('the database is up to date\n');
@@ -471,6 +471,15 @@ describe('import', () => {
     expect(await count()).toBe(0);
   });
 
+  test('when --indexes-after is given, then an empty table gets them after the rows, and a table with rows is told they were kept row by row', async () => {
+    const first = await run(['import', file('after1.csv', 'pxcode,procedure\nK1,ONE\n'), '--indexes-after']);
+    expect(first.stdout).toMatch(/^imported .*: 1 rows read, 1 written in [\d.]+s \(peak RSS \d+ MB\)\n$/);
+    const second = await run(['import', file('after2.csv', 'pxcode,procedure\nK2,TWO\n'), '--indexes-after']);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('the indexes were kept row by row: the table had rows, or was in use (--indexes-after needs it empty)\n');
+    expect(await count()).toBe(2);
+  });
+
   test('when the file does not exist, then it says to check the path', async () => {
     const result = await run(['import', '/nonexistent/codes.sql']);
     expect(result.code).toBe(1);
@@ -483,7 +492,7 @@ describe('import', () => {
     const csv = file('large.csv', `pxcode,procedure\n${rows.join('\n')}\n`);
     const progress: number[] = [];
     const result = await importFile(database.db, csv, { progressEvery: 1000, onProgress: (n) => progress.push(n) });
-    expect(result).toEqual({ rows: 2500, written: 2500 });
+    expect(result).toEqual({ rows: 2500, written: 2500, indexesAfter: false });
     expect(progress).toEqual([1000, 2000]);
   });
 });

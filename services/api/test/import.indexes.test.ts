@@ -6,7 +6,7 @@ import { createDatabase } from '../src/db/database';
 import { importFile } from '../src/pxcodes/importer';
 import { createTestDatabase, type TestDatabase } from './helpers';
 
-// An import into an empty table builds the secondary indexes after its rows (src/pxcodes/import/indexesAside.ts).
+// import --indexes-after: into an empty table the secondary indexes are built after the rows (src/pxcodes/import/indexesAside.ts).
 const dir = mkdtempSync(path.join(tmpdir(), 'starter-import-indexes-'));
 function csv(name: string, lines: string[]): string {
   const target = path.join(dir, name);
@@ -36,14 +36,16 @@ beforeEach(async () => {
 });
 afterEach(() => database.drop());
 
-describe('an import into an empty table', () => {
+const indexesAfter = true;
+
+describe('an import into an empty table, asked to build the indexes after (--indexes-after)', () => {
   test.each(['error', 'update'] as const)(
     'when it commits (on conflict %s), then the secondary indexes are made again after the rows, as they were, and the table is analysed',
     async (onConflict) => {
       const before = await indexes();
       expect(oidsOf(before, secondary)).toHaveLength(2);
-      const result = await importFile(database.db, csv(`codes-${onConflict}.csv`, ['P1,SIMPLE PNEUMONIA & PLEURISY', 'H1,FRACTURES OF HIP & PELVIS']), { onConflict });
-      expect(result).toEqual({ rows: 2, written: 2 });
+      const result = await importFile(database.db, csv(`codes-${onConflict}.csv`, ['P1,SIMPLE PNEUMONIA & PLEURISY', 'H1,FRACTURES OF HIP & PELVIS']), { onConflict, indexesAfter });
+      expect(result).toEqual({ rows: 2, written: 2, indexesAfter: true });
       const after = await indexes();
       expect(withoutOids(after)).toEqual(withoutOids(before));
       for (const oid of oidsOf(after, secondary)) expect(oidsOf(before, secondary)).not.toContain(oid);
@@ -57,7 +59,7 @@ describe('an import into an empty table', () => {
 
   test('when it fails (a code twice), then nothing is imported and the indexes are the ones from before', async () => {
     const before = await indexes();
-    await expect(importFile(database.db, csv('twice.csv', ['A1,ONE', 'A1,AGAIN']))).rejects.toThrow("line 3: pxcode 'A1' already exists");
+    await expect(importFile(database.db, csv('twice.csv', ['A1,ONE', 'A1,AGAIN']), { indexesAfter })).rejects.toThrow("line 3: pxcode 'A1' already exists");
     expect(await indexes()).toEqual(before);
     expect(await database.db('starter_pxcodes').count({ n: '*' })).toEqual([{ n: '0' }]);
   });
@@ -69,8 +71,8 @@ describe('an import into an empty table', () => {
     try {
       await reader.query('BEGIN');
       await reader.query('SELECT count(*) FROM starter_pxcodes');
-      const result = await importFile(database.db, csv('held.csv', ['B1,ONE', 'B2,TWO']));
-      expect(result).toEqual({ rows: 2, written: 2 });
+      const result = await importFile(database.db, csv('held.csv', ['B1,ONE', 'B2,TWO']), { indexesAfter });
+      expect(result).toEqual({ rows: 2, written: 2, indexesAfter: false });
       expect(await indexes()).toEqual(before);
     } finally {
       await reader.query('ROLLBACK');
@@ -82,7 +84,7 @@ describe('an import into an empty table', () => {
     const before = await indexes();
     await database.db.transaction(async (trx) => {
       await trx.raw("SET LOCAL lock_timeout = '7s'");
-      expect(await importFile(trx, csv('caller.csv', ['E1,ONE', 'E2,TWO']))).toEqual({ rows: 2, written: 2 });
+      expect(await importFile(trx, csv('caller.csv', ['E1,ONE', 'E2,TWO']), { indexesAfter })).toEqual({ rows: 2, written: 2, indexesAfter: true });
       expect((await trx.raw('SHOW lock_timeout')).rows[0].lock_timeout).toBe('7s');
     });
     const after = await indexes();
@@ -93,7 +95,7 @@ describe('an import into an empty table', () => {
   test('when an index was given a comment by hand, then that one is kept row by row (its comment with it) and the others are made again', async () => {
     await database.db.raw("COMMENT ON INDEX starter_pxcodes_search_text IS 'the text search''s'");
     const before = await indexes();
-    expect(await importFile(database.db, csv('commented.csv', ['F1,ONE', 'F2,TWO']))).toEqual({ rows: 2, written: 2 });
+    expect(await importFile(database.db, csv('commented.csv', ['F1,ONE', 'F2,TWO']), { indexesAfter })).toEqual({ rows: 2, written: 2, indexesAfter: true });
     const after = await indexes();
     expect(oidsOf(after, ['starter_pxcodes_search_text'])).toEqual(oidsOf(before, ['starter_pxcodes_search_text']));
     expect(oidsOf(after, ['starter_pxcodes_procedure_id'])).not.toEqual(oidsOf(before, ['starter_pxcodes_procedure_id']));
@@ -110,7 +112,7 @@ describe('an import into an empty table', () => {
     const asImporter = createDatabase(url.toString(), 1);
     try {
       const before = await indexes();
-      expect(await importFile(asImporter, csv('granted.csv', ['D1,ONE', 'D2,TWO']))).toEqual({ rows: 2, written: 2 });
+      expect(await importFile(asImporter, csv('granted.csv', ['D1,ONE', 'D2,TWO']), { indexesAfter })).toEqual({ rows: 2, written: 2, indexesAfter: false });
       expect(await indexes()).toEqual(before);
     } finally {
       await asImporter.destroy();
@@ -120,8 +122,14 @@ describe('an import into an empty table', () => {
 });
 
 test('when the table has rows, then an import keeps the indexes row by row (they are not made again)', async () => {
-  await importFile(database.db, csv('first.csv', ['C1,ONE']));
+  await importFile(database.db, csv('first.csv', ['C1,ONE']), { indexesAfter });
   const before = await indexes();
-  expect(await importFile(database.db, csv('second.csv', ['C2,TWO', 'C3,THREE']))).toEqual({ rows: 2, written: 2 });
+  expect(await importFile(database.db, csv('second.csv', ['C2,TWO', 'C3,THREE']), { indexesAfter })).toEqual({ rows: 2, written: 2, indexesAfter: false });
+  expect(await indexes()).toEqual(before);
+});
+
+test('when not asked to, then an import into an empty table keeps the indexes row by row (the API\'s reads never wait)', async () => {
+  const before = await indexes();
+  expect(await importFile(database.db, csv('default.csv', ['G1,ONE', 'G2,TWO']))).toEqual({ rows: 2, written: 2, indexesAfter: false });
   expect(await indexes()).toEqual(before);
 });

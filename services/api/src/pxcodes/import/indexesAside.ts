@@ -12,9 +12,9 @@ const secondaryIndexes = `SELECT format('DROP INDEX %I.%I', n.nspname, c.relname
 const isEmpty = async (trx: Knex.Transaction) => (await trx.raw('SELECT NOT EXISTS (SELECT FROM starter_pxcodes) AS empty')).rows[0].empty as boolean;
 
 /**
- * An import into an empty table builds the secondary indexes (the trigram index above all) once,
- * after the rows are in, which costs far less than entering row after row (docs/performance.md).
- * Dropping them takes the table until the import commits (readers wait), so only an empty table,
+ * import --indexes-after: into an empty table the secondary indexes (the trigram index above all) are
+ * built once after the rows, which costs less than entering row after row (docs/performance.md).
+ * Dropping them takes the table until the import commits (readers wait), so only when asked, only an empty table,
  * only when the lock comes within a second, and only if this role may; else they are kept row by row.
  * Returns the statements that make them again; a rolled back import brings them back by itself.
  */
