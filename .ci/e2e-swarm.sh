@@ -75,11 +75,16 @@ cleanup() {
   docker image ls --format '{{.Repository}}:{{.Tag}}' 'starter-swarm/*' | xargs -r docker image rm >/dev/null 2>&1
   [[ $started_swarm == true ]] && docker swarm leave --force >/dev/null 2>&1
   rm -f "$load_out" "$swarm_env"
-  if [[ $had_env == true ]]; then mv "$env_aside" .env; else rm -f .env "$env_aside"; fi
+  if [[ $had_env == true ]]; then mv "$env_aside" .env; else rm -f .env; fi
 }
-# The compose stack's .env is set aside meanwhile: every secret of this run is the swarm's own.
-env_aside=$(mktemp)
+# The compose stack's .env is set aside in the repo meanwhile (git- and docker-ignored): every
+# secret of this run is the swarm's own. One left by a run that was killed is never overwritten.
+env_aside=.env.swarm-e2e-aside
 had_env=false
+if [[ -e $env_aside ]]; then
+  echo "$env_aside exists: a killed run set .env aside there; move it back to .env (or delete it), then run this again" >&2
+  exit 1
+fi
 trap cleanup EXIT
 if [[ -f .env ]]; then mv .env "$env_aside" && had_env=true; fi
 if [[ $(docker info --format '{{.Swarm.LocalNodeState}}') != active ]]; then
