@@ -359,8 +359,13 @@ check "  ... and says to pass --yes" grep -q 'pass --yes to confirm' <<<"$out"
 check "  ... and changed nothing" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 101
 scripts/resetdb.sh --yes
 check "after resetdb.sh --yes the table is empty" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 0
+import_counter() { curl -s "http://$metrics_at/metrics" | awk -v name="$1{format=\"sql\"}" '$1 == name { print $2 }'; }
+imports_before=$(import_counter starter_imports_total)
+rows_before=$(import_counter starter_import_rows_total)
 scripts/importSql.sh "$seed_file"
 check "importSql.sh imports the seed's file unchanged (100 codes)" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 100
+check "  ... and the API's import counters count it: one import, 100 rows" equals \
+  "$(($(import_counter starter_imports_total) - ${imports_before:-0})) $(($(import_counter starter_import_rows_total) - ${rows_before:-0}))" "1 100"
 out=$(scripts/importSql.sh "$seed_file" 2>&1) && not_ok "importing it again fails" || ok "importing it again fails"
 check "  ... saying nothing was imported" grep -q 'nothing of' <<<"$out"
 check "  ... and nothing was" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 100

@@ -12,10 +12,17 @@ require_running starter-postgres
 
 log "importing $file with psql (one transaction)"
 # The file goes in on stdin, so it needs no mount. It runs as the API's role, not the superuser:
-# what it creates belongs to the API, and it can do no more than the API could.
-if ! compose run --rm --no-deps -T starter-postgres sh -c \
+# what it creates belongs to the API, and it can do no more than the API could. In the same
+# transaction, the import is recorded with the rows it added (the API's import counters read it).
+record_import() {
+  echo "SELECT total AS starter_rows_before FROM starter_pxcodes_state \\gset"
+  cat "$file"
+  printf '\n%s\n' "INSERT INTO starter_imports (format, rows_read, rows_written)
+    SELECT 'sql', added, added FROM (SELECT greatest(total - :starter_rows_before, 0) AS added FROM starter_pxcodes_state) AS import;"
+}
+if ! record_import | compose run --rm --no-deps -T starter-postgres sh -c \
   'PGPASSWORD="$API_DB_PASSWORD" exec psql -h starter-postgres -U starter_api -d "$POSTGRES_DB" \
-     --no-psqlrc --quiet --set ON_ERROR_STOP=1 --single-transaction --file -' <"$file"; then
+     --no-psqlrc --quiet --set ON_ERROR_STOP=1 --single-transaction --file -'; then
   die "the import failed and nothing of '$file' was imported (psql's message is above)"
 fi
 rows=$(compose exec -T starter-postgres sh -c \

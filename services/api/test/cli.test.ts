@@ -67,7 +67,7 @@ describe('migrate', () => {
   test('when the database is new, then it applies the migrations once', async () => {
     expect(await run(['migrate'])).toEqual({
       code: 0,
-      stdout: 'applied 9 migration(s): 20261125000000_initial, 20261125010000_pxcodes_state, 20261126000000_users_token_version, 20261126010000_pxcodes_notify, 20261126020000_pxcodes_code_collation, 20261202000000_users_username_nfc, 20261203000000_pxcodes_notify_dropped, 20261203010000_pxcodes_procedure_order, 20261203020000_pxcodes_search\n',
+      stdout: 'applied 10 migration(s): 20261125000000_initial, 20261125010000_pxcodes_state, 20261126000000_users_token_version, 20261126010000_pxcodes_notify, 20261126020000_pxcodes_code_collation, 20261202000000_users_username_nfc, 20261203000000_pxcodes_notify_dropped, 20261203010000_pxcodes_procedure_order, 20261203020000_pxcodes_search, 20261203030000_imports\n',
       stderr: '',
     });
     expect((await run(['migrate'])).stdout).toBe('the database is up to date\n');

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { LoginThrottle } from '../src/auth/loginThrottle';
 import { loadConfig, rateLimit } from '../src/config';
 import { memoryLimiters } from '../src/limits/limiters';
@@ -8,7 +11,9 @@ import { watchDependencies } from '../src/metrics/gauges';
 import { createMetrics, type Metrics } from '../src/metrics/registry';
 import { startMetricsServer, type MetricsServer } from '../src/metrics/server';
 import type { AppDeps } from '../src/app';
-import { basicAuthorization, buildTestApp, freePort, portOf, rawHttp, sampleDataFixture, testRedisUrl, user, userAuth, waitUntil } from './helpers';
+import * as importsTable from '../src/db/migrations/20261203030000_imports';
+import { importFile } from '../src/pxcodes/importer';
+import { basicAuthorization, buildTestApp, createTestDatabase, freePort, portOf, rawHttp, sampleDataFixture, testRedisUrl, user, userAuth, waitUntil } from './helpers';
 import { samples, sampleValue, seriesOf } from './metricsText';
 import { notTheApi } from './openapi';
 
@@ -150,6 +155,34 @@ describe('the gauges, read on each scrape', () => {
       expect(sampleValue(await app.scrape(), 'starter_pxcodes_rows')).toBe(102);
     } finally {
       await sample.db('starter_pxcodes').whereIn('pxcode', ['MET1', 'MET2']).delete();
+    }
+  });
+
+  test('when imports commit, then the import counters count them and their rows by format; a failed one counts nothing; when the table is made again, they count on and never go down', async () => {
+    const own = await createTestDatabase();
+    const dir = mkdtempSync(path.join(tmpdir(), 'starter-metrics-imports-'));
+    const file = (name: string, text: string) => (writeFileSync(path.join(dir, name), text), path.join(dir, name));
+    try {
+      const metrics = createMetrics();
+      watchDependencies(metrics.registry, own.db, undefined);
+      const counts = async () => {
+        const text = await metrics.registry.metrics();
+        const of = (name: string, format: string) => sampleValue(text, name, { format }) ?? 0;
+        return { csv: [of('starter_imports_total', 'csv'), of('starter_import_rows_total', 'csv')], sql: [of('starter_imports_total', 'sql'), of('starter_import_rows_total', 'sql')] };
+      };
+      expect(await counts()).toEqual({ csv: [0, 0], sql: [0, 0] });
+      await importFile(own.db, file('a.csv', 'pxcode,procedure\nM1,ONE\nM2,TWO\nM3,THREE\n'));
+      await importFile(own.db, file('b.sql', `INSERT INTO "starter_pxcodes" ("pxcode","procedure") VALUES ('M4','FOUR');\n`));
+      await expect(importFile(own.db, file('c.csv', 'pxcode,procedure\nM1,AGAIN\n'))).rejects.toThrow('already exists');
+      await importFile(own.db, file('d.csv', 'pxcode,procedure\nM1,SKIPPED\nM5,FIVE\n'), { onConflict: 'skip' });
+      expect(await counts()).toEqual({ csv: [2, 4], sql: [1, 1] });
+      await importsTable.down(own.db); // as resetdb makes the tables again: its ids start over
+      await importsTable.up(own.db);
+      expect(await counts()).toEqual({ csv: [2, 4], sql: [1, 1] });
+      await importFile(own.db, file('e.csv', 'pxcode,procedure\nM6,SIX\n'));
+      expect(await counts()).toEqual({ csv: [3, 5], sql: [1, 1] });
+    } finally {
+      await own.drop();
     }
   });
 

@@ -1,6 +1,7 @@
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Database } from '../db/database';
 import type { RedisConnection } from '../limits/redis';
+import { readImportsSince, type ImportsSince } from '../pxcodes/import/importLog';
 import { readState } from '../pxcodes/repository';
 
 /** What a scrape reads of knex's pool (tarn's counts). */
@@ -54,18 +55,49 @@ export function watchRows(registry: Registry, readTotal: () => Promise<number>, 
     help: 'Procedure codes in the collection (imports by the CLI show here); NaN when the database did not answer',
     registers: [registry],
     async collect() {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<number>((resolve) => (timer = setTimeout(resolve, timeoutMs, Number.NaN)));
-      const total = await Promise.race([readTotal().catch(() => Number.NaN), late]);
-      clearTimeout(timer);
-      this.set(total);
+      this.set(await withinTime(readTotal(), timeoutMs, Number.NaN));
     },
   });
 }
 
-/** Every gauge read on a scrape: the pool, the collection's size and, with REDIS_URL, Redis. */
+/** What `read` answers within `timeoutMs`, else (or when it fails) `otherwise`: a scrape never waits on a dead database. */
+async function withinTime<T>(read: Promise<T>, timeoutMs: number, otherwise: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => (timer = setTimeout(resolve, timeoutMs, otherwise)));
+  const value = await Promise.race([read.catch(() => otherwise), late]);
+  clearTimeout(timer);
+  return value;
+}
+
+/**
+ * Imports run in the CLI, not here: each committed one leaves a row in starter_imports, and each
+ * scrape counts the rows recorded since the last it saw (ids only grow; a table made again by
+ * resetdb is read from its start). Database-wide: every replica reports the same (docs/metrics.md).
+ */
+export function watchImports(registry: Registry, readSince: (afterId: number) => Promise<ImportsSince>, timeoutMs = 1000): void {
+  const seen = { table: '', lastId: 0 };
+  let reading: Promise<void> | undefined;
+  // Both counters' collects wait on one read, which counts into both before either is written out.
+  const refresh = () =>
+    (reading ??= (async () => {
+      let read = await withinTime<ImportsSince | undefined>(readSince(seen.lastId), timeoutMs, undefined);
+      if (read && read.table !== seen.table && seen.table !== '') read = await withinTime(readSince(0), timeoutMs, undefined);
+      if (!read) return; // unknown this time: counted on the next scrape
+      for (const { format, imports: n, rowsWritten } of read.byFormat) {
+        imports.inc({ format }, n);
+        rows.inc({ format }, rowsWritten);
+      }
+      Object.assign(seen, { table: read.table, lastId: read.lastId });
+    })().finally(() => (reading = undefined)));
+  const counter = (name: string, help: string) => new Counter({ name, help, labelNames: ['format'], registers: [registry], collect: refresh });
+  const imports = counter('starter_imports_total', 'Imports committed (CLI import, scripts/importSql.sh), by format (csv, sql)');
+  const rows = counter('starter_import_rows_total', 'Rows written by committed imports, by format (csv, sql)');
+}
+
+/** Everything read on a scrape: the pool, the collection's size, the imports and, with REDIS_URL, Redis. */
 export function watchDependencies(registry: Registry, db: Database, redis: RedisConnection | undefined): void {
   watchPool(registry, db);
   watchRows(registry, async () => (await readState(db)).total);
+  watchImports(registry, (afterId) => readImportsSince(db, afterId));
   if (redis) watchRedis(registry, redis);
 }

@@ -3,6 +3,7 @@ import type { Client as PgClient } from 'pg';
 import type { Database } from '../db/database';
 import { copyRows } from './import/copy';
 import { csvRows } from './import/csvRows';
+import { recordImport } from './import/importLog';
 import { restoreIndexes, setIndexesAside } from './import/indexesAside';
 import { ImportError, type SourceRow } from './import/sourceRow';
 import { sqlRows } from './import/sqlRows';
@@ -54,6 +55,7 @@ export async function importFile(db: Database, file: string, options: ImportOpti
         ? await insertNew(db, () => copy(connection, 'starter_pxcodes (pxcode, procedure)', false), () => rowsOf(file, format, true))
         : await merge(trx, onConflict, (target) => copy(connection, target, true));
     await restoreIndexes(trx, indexesAside);
+    await recordImport(trx, format, result.rows, result.written);
     return { ...result, indexesAfter: indexesAside.length > 0 };
   });
 }

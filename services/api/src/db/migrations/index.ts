@@ -8,6 +8,7 @@ import * as usersUsernameNfc from './20261202000000_users_username_nfc';
 import * as pxcodesNotifyDropped from './20261203000000_pxcodes_notify_dropped';
 import * as pxcodesProcedureOrder from './20261203010000_pxcodes_procedure_order';
 import * as pxcodesSearch from './20261203020000_pxcodes_search';
+import * as imports from './20261203030000_imports';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '20261203000000_pxcodes_notify_dropped': pxcodesNotifyDropped,
   '20261203010000_pxcodes_procedure_order': pxcodesProcedureOrder,
   '20261203020000_pxcodes_search': pxcodesSearch,
+  '20261203030000_imports': imports,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
