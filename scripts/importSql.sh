@@ -17,8 +17,9 @@ log "importing $file with psql (one transaction)"
 record_import() {
   echo "SELECT total AS starter_rows_before FROM starter_pxcodes_state \\gset"
   cat "$file"
-  printf '\n%s\n' "INSERT INTO starter_imports (format, rows_read, rows_written)
-    SELECT 'sql', added, added FROM (SELECT greatest(total - :starter_rows_before, 0) AS added FROM starter_pxcodes_state) AS import;"
+  # A ; ends a last statement the file left open; the file may have set its own search_path.
+  printf '\n;\nRESET search_path;\n%s\n' "INSERT INTO starter_imports (format, rows_read, rows_written)
+    SELECT 'sql', added, added FROM (SELECT greatest(total - :starter_rows_before, 0) AS added FROM starter_pxcodes_state FOR UPDATE) AS import;"
 }
 if ! record_import | compose run --rm --no-deps -T starter-postgres sh -c \
   'PGPASSWORD="$API_DB_PASSWORD" exec psql -h starter-postgres -U starter_api -d "$POSTGRES_DB" \

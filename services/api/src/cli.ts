@@ -195,7 +195,7 @@ const commands: Record<string, Command> = {
     const seconds = (Date.now() - started) / 1000;
     const peakRss = Math.round(process.resourceUsage().maxRSS / 1024);
     print(io, `imported ${file}: ${result.rows} rows read, ${result.written} written in ${seconds.toFixed(1)}s (peak RSS ${peakRss} MB)`);
-    if (args.indexesAfter && !result.indexesAfter) print(io, 'the indexes were kept row by row: the table had rows, or was in use (--indexes-after needs it empty)');
+    if (args.indexesAfter && !result.indexesAfter) print(io, 'the indexes were kept row by row: the table had rows or was in use, or this role does not own them (--indexes-after needs an empty table of its own)');
   },
   async seed({ db, io }) {
     await migrate(db);

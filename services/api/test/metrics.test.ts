@@ -11,7 +11,7 @@ import { watchDependencies } from '../src/metrics/gauges';
 import { createMetrics, type Metrics } from '../src/metrics/registry';
 import { startMetricsServer, type MetricsServer } from '../src/metrics/server';
 import type { AppDeps } from '../src/app';
-import * as importsTable from '../src/db/migrations/20261203030000_imports';
+import { recreateSchema } from '../src/db/database';
 import { importFile } from '../src/pxcodes/importer';
 import { basicAuthorization, buildTestApp, createTestDatabase, freePort, portOf, rawHttp, sampleDataFixture, testRedisUrl, user, userAuth, waitUntil } from './helpers';
 import { samples, sampleValue, seriesOf } from './metricsText';
@@ -176,8 +176,7 @@ describe('the gauges, read on each scrape', () => {
       await expect(importFile(own.db, file('c.csv', 'pxcode,procedure\nM1,AGAIN\n'))).rejects.toThrow('already exists');
       await importFile(own.db, file('d.csv', 'pxcode,procedure\nM1,SKIPPED\nM5,FIVE\n'), { onConflict: 'skip' });
       expect(await counts()).toEqual({ csv: [2, 4], sql: [1, 1] });
-      await importsTable.down(own.db); // as resetdb makes the tables again: its ids start over
-      await importsTable.up(own.db);
+      await recreateSchema(own.db); // as resetdb: the tables made again, ids start over, a new epoch
       expect(await counts()).toEqual({ csv: [2, 4], sql: [1, 1] });
       await importFile(own.db, file('e.csv', 'pxcode,procedure\nM6,SIX\n'));
       expect(await counts()).toEqual({ csv: [3, 5], sql: [1, 1] });

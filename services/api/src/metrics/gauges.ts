@@ -71,23 +71,23 @@ async function withinTime<T>(read: Promise<T>, timeoutMs: number, otherwise: T):
 
 /**
  * Imports run in the CLI, not here: each committed one leaves a row in starter_imports, and each
- * scrape counts the rows recorded since the last it saw (ids only grow; a table made again by
- * resetdb is read from its start). Database-wide: every replica reports the same (docs/metrics.md).
+ * scrape counts the rows recorded since the last it saw (ids only grow; tables made again by
+ * resetdb, a new epoch, are read from their start). Database-wide: every replica reports the same (docs/metrics.md).
  */
 export function watchImports(registry: Registry, readSince: (afterId: number) => Promise<ImportsSince>, timeoutMs = 1000): void {
-  const seen = { table: '', lastId: 0 };
+  const seen = { epoch: '', lastId: 0 };
   let reading: Promise<void> | undefined;
   // Both counters' collects wait on one read, which counts into both before either is written out.
   const refresh = () =>
     (reading ??= (async () => {
       let read = await withinTime<ImportsSince | undefined>(readSince(seen.lastId), timeoutMs, undefined);
-      if (read && read.table !== seen.table && seen.table !== '') read = await withinTime(readSince(0), timeoutMs, undefined);
+      if (read && read.epoch !== seen.epoch && seen.epoch !== '') read = await withinTime(readSince(0), timeoutMs, undefined);
       if (!read) return; // unknown this time: counted on the next scrape
       for (const { format, imports: n, rowsWritten } of read.byFormat) {
         imports.inc({ format }, n);
         rows.inc({ format }, rowsWritten);
       }
-      Object.assign(seen, { table: read.table, lastId: read.lastId });
+      Object.assign(seen, { epoch: read.epoch, lastId: read.lastId });
     })().finally(() => (reading = undefined)));
   const counter = (name: string, help: string) => new Counter({ name, help, labelNames: ['format'], registers: [registry], collect: refresh });
   const imports = counter('starter_imports_total', 'Imports committed (CLI import, scripts/importSql.sh), by format (csv, sql)');

@@ -60,7 +60,8 @@ export const countQuery = (db: Database, spec: ListSpec) => matching(db, spec).c
 
 /**
  * A page of a search in relevance order and its count, from one pass over the matches: each match
- * adds its id and score to two arrays (8 bytes a match, in memory at any size), and the page is
+ * adds its id and score to two arrays (12 bytes a match, about 40 while they grow, in the backend's
+ * memory, not bounded by work_mem: a word in every row of a 1M table is about 40 MB), and the page is
  * ranked from them. count(*) OVER () kept every whole match in a tuplestore that spilled to disk
  * past work_mem (a common word: a third of the time). The page's rows are then read by id.
  * OFFSET 0 keeps the aggregate serial: its parallel plan (a parallel bitmap heap scan) was twice as slow.
