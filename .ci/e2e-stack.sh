@@ -359,7 +359,11 @@ check "  ... and says to pass --yes" grep -q 'pass --yes to confirm' <<<"$out"
 check "  ... and changed nothing" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 101
 scripts/resetdb.sh --yes
 check "after resetdb.sh --yes the table is empty" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 0
-import_counter() { curl -s "http://$metrics_at/metrics" | awk -v name="$1{format=\"sql\"}" '$1 == name { print $2 }'; }
+import_counter() { # the container's address now: the steps since the metrics step made it again
+  local at
+  at=$(docker inspect --format '{{(index .NetworkSettings.Networks "starter_default").IPAddress}}' starter-api)
+  curl -sf "http://$at:9464/metrics" | awk -v name="$1{format=\"sql\"}" '$1 == name { print $2 }'
+}
 imports_before=$(import_counter starter_imports_total)
 rows_before=$(import_counter starter_import_rows_total)
 scripts/importSql.sh "$seed_file"
