@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { isEmpty } from '../repository';
 
 // Indexes no constraint needs, as statements that make them again; pg_get_indexdef leaves out a
 // tablespace, a comment and CLUSTER's mark, so an index given one by hand stays as it is.
@@ -8,8 +9,6 @@ const secondaryIndexes = `SELECT format('DROP INDEX %I.%I', n.nspname, c.relname
     AND NOT EXISTS (SELECT FROM pg_constraint WHERE conindid = i.indexrelid)
     AND c.reltablespace = 0 AND NOT i.indisclustered AND obj_description(c.oid, 'pg_class') IS NULL
   ORDER BY c.relname`;
-
-const isEmpty = async (trx: Knex.Transaction) => (await trx.raw('SELECT NOT EXISTS (SELECT FROM starter_pxcodes) AS empty')).rows[0].empty as boolean;
 
 /**
  * import --indexes-after: into an empty table the secondary indexes (the trigram index above all) are
