@@ -1,6 +1,6 @@
 import request from 'supertest';
 import * as search from '../src/db/migrations/20261203020000_pxcodes_search';
-import { findMatching } from '../src/pxcodes/listRepository';
+import { findMatching, readMatching } from '../src/pxcodes/listRepository';
 import { parseListQuery } from '../src/pxcodes/listQuery';
 import { buildTestApp, expectError, sampleDataFixture, userAuth as auth } from './helpers';
 
@@ -93,6 +93,15 @@ describe('relevance, the order of a search', () => {
     expect(walked).toEqual(codes(whole));
     // Whole words first (W0, W3, ...), equal scores by id, last first.
     expect(walked.slice(0, 8)).toEqual(['W21', 'W18', 'W15', 'W12', 'W9', 'W6', 'W3', 'W0']);
+  });
+
+  test('when a search matches more rows than the ranked page may hold in memory, then pages by number are the same, counted the other way', async () => {
+    const spec = parseListQuery({ q: 'walk' }).spec;
+    for (const offset of [0, 8, 20, 40]) {
+      const [capped, held] = await Promise.all([readMatching(sample.db, spec, 8, { offset }, 5), readMatching(sample.db, spec, 8, { offset })]);
+      expect([offset, capped.state.total, capped.rows]).toEqual([offset, 23, held.rows]);
+      expect(held.state.total).toBe(23);
+    }
   });
 
   test('when pages go by number, then each has the exact total, and one past the last is 404 naming the last', async () => {

@@ -60,20 +60,20 @@ export const countQuery = (db: Database, spec: ListSpec) => matching(db, spec).c
 
 /**
  * A page of a search in relevance order and its count, from one pass over the matches: each match
- * adds its id and score to two arrays (12 bytes a match, about 40 while they grow, in the backend's
- * memory, not bounded by work_mem: a word in every row of a 1M table is about 40 MB), and the page is
- * ranked from them. count(*) OVER () kept every whole match in a tuplestore that spilled to disk
- * past work_mem (a common word: a third of the time). The page's rows are then read by id.
- * OFFSET 0 keeps the aggregate serial: its parallel plan (a parallel bitmap heap scan) was twice as slow.
+ * adds its id and score to two arrays, and the page is ranked from them. count(*) OVER () kept
+ * every whole match in a tuplestore that spilled to disk past work_mem (a common word: a third of
+ * the time). The arrays are in the backend's memory (about 40 bytes a match while they grow), so
+ * they take at most `cap` + 1 matches: more, and the caller counts another way. The page's rows
+ * are then read by id. OFFSET 0 keeps the aggregate serial: its parallel plan was twice as slow.
  */
-function rankedPage(db: Database, spec: ListSpec, limit: number, offset: number): Knex.Raw {
+function rankedPage(db: Database, spec: ListSpec, limit: number, offset: number, cap: number): Knex.Raw {
   const { sql, bindings } = matching(db, spec).select('id', 'relevance').toSQL();
   return db.raw(
     `SELECT t.id, t.pxcode, t.procedure, k.relevance, c.matched
-       FROM (SELECT count(*) AS matched, array_agg(id) AS ids, array_agg(relevance) AS scores FROM (${sql} OFFSET 0) m) c
+       FROM (SELECT count(*) AS matched, array_agg(id) AS ids, array_agg(relevance) AS scores FROM (SELECT * FROM (${sql} OFFSET 0) m0 LIMIT ?) m) c
        CROSS JOIN LATERAL (SELECT unnest(c.ids) AS id, unnest(c.scores) AS relevance ORDER BY 2 DESC, 1 DESC LIMIT ? OFFSET ?) k
        JOIN starter_pxcodes t ON t.id = k.id`,
-    [...bindings, limit, offset],
+    [...bindings, cap + 1, limit, offset],
   );
 }
 
@@ -88,7 +88,13 @@ const byRelevance = (order: OrderKey[]) => order[0]?.column === 'relevance';
  * A search page by number counts in the scan that ranks its rows (a common word is one pass over
  * its matches, not two); a page past the last one has no row to carry that count, so it asks again.
  */
-export async function readMatching(db: Database, spec: ListSpec, limit: number, position: { offset: number } | { after?: Keyset }): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
+export async function readMatching(
+  db: Database,
+  spec: ListSpec,
+  limit: number,
+  position: { offset: number } | { after?: Keyset },
+  rankedMatchesCap = 250_000,
+): Promise<{ rows: PxcodeRow[]; state: CollectionState }> {
   const filtered = spec.codes !== undefined || spec.prefix !== undefined || spec.search !== undefined;
   const order = orderOf(spec);
   if (holdsEveryMatch(spec, limit, position)) {
@@ -96,10 +102,10 @@ export async function readMatching(db: Database, spec: ListSpec, limit: number, 
     return { rows: found.rows, state: { ...found.state, total: found.rows.length } };
   }
   if (spec.search && 'offset' in position) {
-    const page = byRelevance(order)
-      ? rankedPage(db, spec, limit, position.offset)
-      : findMatching(db, spec, limit, position).select(db.raw('count(*) OVER () AS matched'));
-    const found = await withState(db, page, order, 'window');
+    const ranked = byRelevance(order) ? await withState(db, rankedPage(db, spec, limit, position.offset, rankedMatchesCap), order, 'window') : undefined;
+    // Past the cap, the window count, which spills to disk instead of growing in memory.
+    const windowed = () => withState(db, findMatching(db, spec, limit, position).select(db.raw('count(*) OVER () AS matched')), order, 'window');
+    const found = ranked && ranked.state.total <= rankedMatchesCap ? ranked : await windowed();
     if (found.rows.length > 0 || position.offset === 0) return found;
   }
   return withState(db, findMatching(db, spec, limit, position), order, filtered ? countQuery(db, spec).toSQL() : undefined);
