@@ -171,6 +171,7 @@ out=$(psql_api "CREATE SCHEMA $superuser" 2>&1) && not_ok "  ... and may not cre
 check "  ... (permission denied for the database)" grep -q 'permission denied for database' <<<"$out"
 check "  ... and may not create roles or databases" equals \
   "$(psql_admin "select rolcreaterole, rolcreatedb from pg_roles where rolname = 'starter_api'")" "f|f"
+check "postgres has the image's 256MB of shared buffers (not the default 128MB)" equals "$(psql_admin 'show shared_buffers')" "256MB"
 
 step "the seed's httpie session"
 doc seed-session

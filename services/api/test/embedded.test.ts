@@ -83,11 +83,16 @@ async function buildingPasswordFiles(dir: string): Promise<Map<string, PasswordF
   return seen;
 }
 
-async function canEnter(dir: string, port: number): Promise<void> {
+/** Connects with the kept password; answers the server's shared_buffers. */
+async function canEnter(dir: string, port: number): Promise<string> {
   const password = (await readFile(`${dir}.password`, 'utf8')).trim();
   const client = new Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'starter' });
   await client.connect();
-  await client.end();
+  try {
+    return (await client.query<{ shared_buffers: string }>('SHOW shared_buffers')).rows[0]!.shared_buffers;
+  } finally {
+    await client.end();
+  }
 }
 
 describe('startEmbeddedPostgres', () => {
@@ -115,7 +120,7 @@ describe('startEmbeddedPostgres', () => {
       expect(existsSync(path.join(dir, 'PG_VERSION'))).toBe(true);
       expect(await initFolders(dir)).toEqual([]);
       expect(await strayCopies(root, dir, password)).toEqual([]);
-      await canEnter(dir, port);
+      expect(await canEnter(dir, port)).toBe('256MB'); // not PostgreSQL's 128MB: a million codes stay in its buffers
     } finally {
       await cluster.stop();
     }

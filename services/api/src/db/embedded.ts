@@ -58,7 +58,10 @@ function clusterOptions(dir: string, port: number, password: string, logger: Log
     password,
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
+    // 256MB, not PostgreSQL's 128MB: a million codes with their indexes (about 210MB) then stay in
+    // its buffers; at 128MB a lookup of 100 codes read pages back from the OS and took about twice as
+    // long (docs/performance.md). The same as the stack's image (db/Dockerfile). A flag outranks ALTER SYSTEM.
+    postgresFlags: ['-c', 'shared_buffers=256MB', '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=`],
     onLog: (message) => logger.debug({ postgres: message.trim() }, 'embedded postgres'),
     onError: (error) => logger.error({ err: error }, 'embedded postgres'),
   };
