@@ -73,9 +73,12 @@ async function main(): Promise<void> {
     await waitForReady(`http://127.0.0.1:${port}/ready`);
 
     const rows: Row[] = [];
-    const measure = async (scenario: string, load: Omit<LoadScenario, 'connections' | 'seconds' | 'warmupSeconds'>, extra: Partial<Row> = {}) => {
+    const loadOnce = (load: Omit<LoadScenario, 'connections' | 'seconds' | 'warmupSeconds'>) =>
+      runLoad({ ...load, connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
+    /** Loads `load` (its runs in a row, unless `taken` holds runs already taken in turns with others), then its ceiling. */
+    const measure = async (scenario: string, load: Omit<LoadScenario, 'connections' | 'seconds' | 'warmupSeconds'>, extra: Partial<Row> = {}, taken?: LoadResult[]) => {
       log(`${scenario}`);
-      const result = await loadRuns({ ...load, connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
+      const result = taken ? meanOf(taken) : await loadRuns({ ...load, connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
       const ceiling = load.method === 'POST' ? undefined : await ceilingFor(load, work);
       const row: Row = { scenario, result, ...(ceiling ? { ceiling } : {}), ...extra };
       rows.push(row);
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
     deep.note = `p50 ${deep.result.p50} ms (a repeated page comes from the page cache)`;
     rows.push(await uncachedDeepPages(base, pages, label(total)));
     rows.push(...(await searchScenarios(base, auth, total, quick)));
-    rows.push(...(await listScenarios({ base, auth, dbUrl, apiPid: api.pid, quick, measure, pageOne: bigFirst, size: label(total), log })));
+    rows.push(...(await listScenarios({ base, auth, dbUrl, apiPid: api.pid, quick, runs: settings.runs, measure, loadOnce, size: label(total), log })));
 
     const apiRss = await rssOf(api.pid);
     const imports = await importRuns(serverUrl, work);
@@ -170,6 +173,11 @@ async function uncachedDeepPages(base: string, pages: number, size: string): Pro
 async function loadRuns(scenario: LoadScenario): Promise<LoadResult> {
   const results: LoadResult[] = [];
   for (let run = 0; run < settings.runs; run++) results.push(await runLoad(scenario));
+  return meanOf(results);
+}
+
+/** Several runs of one scenario as one: mean rate and percentiles, status codes and errors summed. */
+function meanOf(results: LoadResult[]): LoadResult {
   const mean = (pick: (r: LoadResult) => number) => results.reduce((sum, r) => sum + pick(r), 0) / results.length;
   const statusCodes: Record<string, number> = {};
   for (const result of results) for (const [code, n] of Object.entries(result.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
