@@ -30,6 +30,8 @@ const user = { name: 'bench', password: 'bench-password' };
 const basic = (name: string, password: string) => `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
 const auth = basic(user.name, user.password);
 
+type Load = Omit<LoadScenario, 'connections' | 'seconds' | 'warmupSeconds'>;
+
 interface Row {
   scenario: string;
   result: LoadResult;
@@ -73,14 +75,25 @@ async function main(): Promise<void> {
     await waitForReady(`http://127.0.0.1:${port}/ready`);
 
     const rows: Row[] = [];
-    const loadOnce = (load: Omit<LoadScenario, 'connections' | 'seconds' | 'warmupSeconds'>) =>
-      runLoad({ ...load, connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
-    /** Loads `load` (its runs in a row, unless `taken` holds runs already taken in turns with others), then its ceiling. */
-    const measure = async (scenario: string, load: Omit<LoadScenario, 'connections' | 'seconds' | 'warmupSeconds'>, extra: Partial<Row> = {}, taken?: LoadResult[]) => {
+    const loadOnce = (load: Load) => runLoad({ ...load, connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
+    /**
+     * Loads `load` and its ceiling in turns (API, ceiling, API, ...), so that a machine busier for a
+     * while weighs on both; `taken`: the API's runs, already taken in turns with other scenarios.
+     */
+    const measure = async (scenario: string, load: Load, extra: Partial<Row> = {}, taken?: LoadResult[]) => {
       log(`${scenario}`);
-      const result = taken ? meanOf(taken) : await loadRuns({ ...load, connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
-      const ceiling = load.method === 'POST' ? undefined : await ceilingFor(load, work);
-      const row: Row = { scenario, result, ...(ceiling ? { ceiling } : {}), ...extra };
+      const ceiling = load.method === 'POST' ? undefined : await startCeiling(load, work);
+      const apiRuns: LoadResult[] = taken ?? [];
+      const ceilingRuns: LoadResult[] = [];
+      try {
+        for (let run = 0; run < settings.runs; run++) {
+          if (!taken) apiRuns.push(await loadOnce(load));
+          if (ceiling) ceilingRuns.push(await loadOnce({ ...load, url: ceiling.url }));
+        }
+      } finally {
+        await ceiling?.stop();
+      }
+      const row: Row = { scenario, result: meanOf(apiRuns), ...(ceiling ? { ceiling: meanOf(ceilingRuns) } : {}), ...extra };
       rows.push(row);
       return row;
     };
@@ -170,12 +183,6 @@ async function uncachedDeepPages(base: string, pages: number, size: string): Pro
   };
 }
 
-async function loadRuns(scenario: LoadScenario): Promise<LoadResult> {
-  const results: LoadResult[] = [];
-  for (let run = 0; run < settings.runs; run++) results.push(await runLoad(scenario));
-  return meanOf(results);
-}
-
 /** Several runs of one scenario as one: mean rate and percentiles, status codes and errors summed. */
 function meanOf(results: LoadResult[]): LoadResult {
   const mean = (pick: (r: LoadResult) => number) => results.reduce((sum, r) => sum + pick(r), 0) / results.length;
@@ -199,8 +206,8 @@ async function runLoad(scenario: LoadScenario): Promise<LoadResult> {
   return JSON.parse(output) as LoadResult;
 }
 
-/** Records the API's exact answer, serves it from a bare node:http server, and loads that. */
-async function ceilingFor(load: Omit<LoadScenario, 'connections' | 'seconds' | 'warmupSeconds'>, work: string): Promise<LoadResult> {
+/** Records the API's exact answer and serves it from a bare node:http server: the URL to load it at. */
+async function startCeiling(load: Load, work: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const response = await fetch(load.url, { headers: load.headers ?? {} });
   const headers: Record<string, string> = {};
   for (const name of ['content-type', 'etag', 'link', 'www-authenticate', 'x-request-id']) {
@@ -210,13 +217,17 @@ async function ceilingFor(load: Omit<LoadScenario, 'connections' | 'seconds' | '
   const file = path.join(work, 'ceiling.json');
   await writeFile(file, JSON.stringify({ status: response.status, headers, body: Buffer.from(await response.arrayBuffer()).toString('base64') }));
   const server = spawn(process.execPath, [path.join(__dirname, 'ceiling.js'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = async () => {
+    server.kill('SIGTERM');
+    if (server.exitCode === null && server.signalCode === null) await once(server, 'exit');
+  };
   try {
     const [chunk] = (await once(server.stdout!, 'data')) as [Buffer];
     const url = new URL(load.url);
-    return await loadRuns({ ...load, url: `http://127.0.0.1:${chunk.toString().trim()}${url.pathname}${url.search}`, connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
-  } finally {
-    server.kill('SIGTERM');
-    await once(server, 'exit');
+    return { url: `http://127.0.0.1:${chunk.toString().trim()}${url.pathname}${url.search}`, stop };
+  } catch (error) {
+    await stop();
+    throw error;
   }
 }
 
