@@ -1,7 +1,7 @@
 import request from 'supertest';
 import * as search from '../src/db/migrations/20261203020000_pxcodes_search';
 import { findMatching, readMatching } from '../src/pxcodes/listRepository';
-import { parseListQuery } from '../src/pxcodes/listQuery';
+import { parseListQuery, type ListSpec } from '../src/pxcodes/listQuery';
 import { buildTestApp, expectError, sampleDataFixture, userAuth as auth } from './helpers';
 
 const sample = sampleDataFixture();
@@ -95,12 +95,28 @@ describe('relevance, the order of a search', () => {
     expect(walked.slice(0, 8)).toEqual(['W21', 'W18', 'W15', 'W12', 'W9', 'W6', 'W3', 'W0']);
   });
 
-  test('when a search matches more rows than the ranked page may hold in memory, then pages by number are the same, counted the other way', async () => {
-    const spec = parseListQuery({ q: 'walk' }).spec;
-    for (const offset of [0, 8, 20, 40]) {
-      const [capped, held] = await Promise.all([readMatching(sample.db, spec, 8, { offset }, 5), readMatching(sample.db, spec, 8, { offset })]);
-      expect([offset, capped.state.total, capped.rows]).toEqual([offset, 23, held.rows]);
-      expect(held.state.total).toBe(23);
+  /** readMatching's answer for a page of 8, and whether it counted with the window (past the cap). */
+  async function readWatched(spec: ListSpec, offset: number, cap?: number) {
+    const statements: string[] = [];
+    const listen = (query: { sql: string }) => statements.push(query.sql);
+    sample.db.on('query', listen);
+    try {
+      const found = await readMatching(sample.db, spec, 8, { offset }, cap);
+      return { found, windowed: statements.some((sql) => sql.includes('count(*) OVER ()')) };
+    } finally {
+      sample.db.removeListener('query', listen);
+    }
+  }
+
+  test('when a search matches more rows than the ranked page may hold in memory, then it is counted the other way, with the same rows and total', async () => {
+    const spec = parseListQuery({ q: 'walk' }).spec; // 23 matches
+    for (const offset of [0, 8, 16, 40]) {
+      const held = await readWatched(spec, offset);
+      expect([offset, held.windowed, held.found.state.total]).toEqual([offset, false, 23]);
+      for (const cap of [5, 22, 23]) {
+        const capped = await readWatched(spec, offset, cap);
+        expect([offset, cap, capped.windowed, capped.found.state.total, capped.found.rows]).toEqual([offset, cap, cap < 23, 23, held.found.rows]);
+      }
     }
   });
 

@@ -63,17 +63,18 @@ export const countQuery = (db: Database, spec: ListSpec) => matching(db, spec).c
  * adds its id and score to two arrays, and the page is ranked from them. count(*) OVER () kept
  * every whole match in a tuplestore that spilled to disk past work_mem (a common word: a third of
  * the time). The arrays are in the backend's memory (about 40 bytes a match while they grow), so
- * they take at most `cap` + 1 matches: more, and the caller counts another way. The page's rows
- * are then read by id. OFFSET 0 keeps the aggregate serial: its parallel plan was twice as slow.
+ * they take at most `cap` + 1 matches: more, and nothing is ranked (`matched` comes back alone) and
+ * the caller counts another way. The page's rows are then read by id. OFFSET 0 keeps the aggregate
+ * serial: its parallel plan was twice as slow.
  */
 function rankedPage(db: Database, spec: ListSpec, limit: number, offset: number, cap: number): Knex.Raw {
   const { sql, bindings } = matching(db, spec).select('id', 'relevance').toSQL();
   return db.raw(
     `SELECT t.id, t.pxcode, t.procedure, k.relevance, c.matched
        FROM (SELECT count(*) AS matched, array_agg(id) AS ids, array_agg(relevance) AS scores FROM (SELECT * FROM (${sql} OFFSET 0) m0 LIMIT ?) m) c
-       CROSS JOIN LATERAL (SELECT unnest(c.ids) AS id, unnest(c.scores) AS relevance ORDER BY 2 DESC, 1 DESC LIMIT ? OFFSET ?) k
-       JOIN starter_pxcodes t ON t.id = k.id`,
-    [...bindings, cap + 1, limit, offset],
+       LEFT JOIN LATERAL (SELECT unnest(c.ids) AS id, unnest(c.scores) AS relevance WHERE c.matched <= ? ORDER BY 2 DESC, 1 DESC LIMIT ? OFFSET ?) k ON true
+       LEFT JOIN starter_pxcodes t ON t.id = k.id`,
+    [...bindings, cap + 1, cap, limit, offset],
   );
 }
 
@@ -103,7 +104,8 @@ export async function readMatching(
   }
   if (spec.search && 'offset' in position) {
     const ranked = byRelevance(order) ? await withState(db, rankedPage(db, spec, limit, position.offset, rankedMatchesCap), order, 'window') : undefined;
-    // Past the cap, the window count, which spills to disk instead of growing in memory.
+    // Past the cap, the window count, which spills to disk instead of growing in memory (a page
+    // past its last row, the count below): a second pass, the price of bounded memory.
     const windowed = () => withState(db, findMatching(db, spec, limit, position).select(db.raw('count(*) OVER () AS matched')), order, 'window');
     const found = ranked && ranked.state.total <= rankedMatchesCap ? ranked : await windowed();
     if (found.rows.length > 0 || position.offset === 0) return found;
