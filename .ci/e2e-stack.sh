@@ -171,7 +171,7 @@ out=$(psql_api "CREATE SCHEMA $superuser" 2>&1) && not_ok "  ... and may not cre
 check "  ... (permission denied for the database)" grep -q 'permission denied for database' <<<"$out"
 check "  ... and may not create roles or databases" equals \
   "$(psql_admin "select rolcreaterole, rolcreatedb from pg_roles where rolname = 'starter_api'")" "f|f"
-check "postgres has the image's 256MB of shared buffers (not the default 128MB)" equals "$(psql_admin 'show shared_buffers')" "256MB"
+check "postgres has 256MB of shared buffers (POSTGRES_SHARED_BUFFERS unset: its default, not PostgreSQL's 128MB)" equals "$(psql_admin 'show shared_buffers')" "256MB"
 
 step "the seed's httpie session"
 doc seed-session
@@ -281,8 +281,9 @@ step "data survives stop/start and teardown/start"
 scripts/stopStack.sh >/dev/null 2>&1
 check "stopStack.sh stops the API" equals "$(docker inspect --format '{{.State.Status}}' starter-api)" exited
 scripts/stopStack.sh >/dev/null 2>&1 && ok "stopStack.sh twice is fine" || not_ok "stopStack.sh twice is fine"
-scripts/startStack.sh >/dev/null 2>&1
+POSTGRES_SHARED_BUFFERS=64MB scripts/startStack.sh >/dev/null 2>&1
 check "after stop/start the created code is there" equals "$(curl -s -u admin:admin "$api/E2E1" | jq -r .procedure)" "PATCHED END TO END"
+check "  ... on a PostgreSQL started with POSTGRES_SHARED_BUFFERS=64MB" equals "$(psql_admin 'show shared_buffers')" 64MB
 scripts/teardownStack.sh >/dev/null 2>&1
 check "teardownStack.sh removes the containers" equals "$(project_containers)" ""
 check "  ... and keeps the data volume" docker volume inspect starter_pgdata
@@ -292,6 +293,7 @@ scripts/startStack.sh >/dev/null 2>&1
 echo "startStack.sh (warm, existing data) took $(seconds_since "$started")s"
 check "after teardown/start the created code is there" equals "$(curl -s -u admin:admin "$api/E2E1" | jq -r .procedure)" "PATCHED END TO END"
 check "  ... and nothing was reloaded (101 codes)" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 101
+check "  ... on 256MB of shared buffers again, POSTGRES_SHARED_BUFFERS unset" equals "$(psql_admin 'show shared_buffers')" 256MB
 
 step "upgrade: a database made when the API connected as the superuser"
 # The state the previous version left: everything owned by the superuser, no role starter_api,

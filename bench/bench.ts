@@ -75,28 +75,13 @@ async function main(): Promise<void> {
     await waitForReady(`http://127.0.0.1:${port}/ready`);
 
     const rows: Row[] = [];
-    const loadOnce = (load: Load) => runLoad({ ...load, connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
-    /**
-     * Loads `load` and its ceiling in turns (API, ceiling, API, ...), so that a machine busier for a
-     * while weighs on both; `taken`: the API's runs, already taken in turns with other scenarios.
-     */
-    const measure = async (scenario: string, load: Load, extra: Partial<Row> = {}, taken?: LoadResult[]) => {
-      log(`${scenario}`);
-      const ceiling = load.method === 'POST' ? undefined : await startCeiling(load, work);
-      const apiRuns: LoadResult[] = taken ?? [];
-      const ceilingRuns: LoadResult[] = [];
-      try {
-        for (let run = 0; run < settings.runs; run++) {
-          if (!taken) apiRuns.push(await loadOnce(load));
-          if (ceiling) ceilingRuns.push(await loadOnce({ ...load, url: ceiling.url }));
-        }
-      } finally {
-        await ceiling?.stop();
-      }
-      const row: Row = { scenario, result: meanOf(apiRuns), ...(ceiling ? { ceiling: meanOf(ceilingRuns) } : {}), ...extra };
-      rows.push(row);
-      return row;
+    /** Loads the turns' scenarios in turns (inTurns) and records their rows; companions only answer. */
+    const measureTogether = async (turns: Turn[]) => {
+      const measured = await inTurns(turns, work);
+      rows.push(...measured.filter((_, i) => turns[i]!.record !== false));
+      return measured;
     };
+    const measure = async (scenario: string, load: Load, extra: Partial<Row> = {}) => (await measureTogether([{ scenario, load, extra }]))[0]!;
 
     const listEtag = (await fetch(`${base}/`, { headers: { authorization: auth } })).headers.get('etag') ?? '';
     const list = await measure('list, page 1 of 100', { url: `${base}/`, headers: { authorization: auth } }, { target: '>= 0.20 of ceiling' });
@@ -135,15 +120,18 @@ async function main(): Promise<void> {
     const deepCursorId = await withClient(dbUrl, async (client) =>
       Number((await client.query('select id from starter_pxcodes order by id offset $1 limit 1', [(deepPage - 1) * 100 - 1])).rows[0].id),
     );
-    const bigFirst = await measure(`${label(total)} rows: page 1`, { url: `${base}/`, headers: { authorization: auth } }, { target: '>= 0.8 of the 100-row list' });
-    bigFirst.note = `${(bigFirst.result.requestsPerSecond / list.result.requestsPerSecond).toFixed(2)} of the 100-row list`;
-    const deep = await measure(`${label(total)} rows: page ${deepPage} of ${pages} by number`, { url: `${base}/?page=${deepPage}`, headers: { authorization: auth } }, { target: 'p50 < 150 ms' });
-    const cursor = await measure(`${label(total)} rows: the same depth by cursor`, { url: `${base}/?cursor=${encodeCursor(deepCursorId)}`, headers: { authorization: auth } }, { target: '>= 0.8 of page 1' });
-    cursor.note = `${(cursor.result.requestsPerSecond / bigFirst.result.requestsPerSecond).toFixed(2)} of page 1`;
-    deep.note = `p50 ${deep.result.p50} ms (a repeated page comes from the page cache)`;
+    const headers = { authorization: auth };
+    const [bigFirst, deep, cursor] = await measureTogether([
+      { scenario: `${label(total)} rows: page 1`, load: { url: `${base}/`, headers }, extra: { target: '>= 0.8 of the 100-row list' } },
+      { scenario: `${label(total)} rows: page ${deepPage} of ${pages} by number`, load: { url: `${base}/?page=${deepPage}`, headers }, extra: { target: 'p50 < 150 ms' } },
+      { scenario: `${label(total)} rows: the same depth by cursor`, load: { url: `${base}/?cursor=${encodeCursor(deepCursorId)}`, headers }, extra: { target: '>= 0.8 of page 1' } },
+    ]);
+    bigFirst!.note = `${(bigFirst!.result.requestsPerSecond / list.result.requestsPerSecond).toFixed(2)} of the 100-row list`;
+    cursor!.note = `${(cursor!.result.requestsPerSecond / bigFirst!.result.requestsPerSecond).toFixed(2)} of page 1 (in turns)`;
+    deep!.note = `p50 ${deep!.result.p50} ms (a repeated page comes from the page cache)`;
     rows.push(await uncachedDeepPages(base, pages, label(total)));
     rows.push(...(await searchScenarios(base, auth, total, quick)));
-    rows.push(...(await listScenarios({ base, auth, dbUrl, apiPid: api.pid, quick, runs: settings.runs, measure, loadOnce, size: label(total), log })));
+    rows.push(...(await listScenarios({ base, auth, dbUrl, apiPid: api.pid, quick, measureTogether, size: label(total), log })));
 
     const apiRss = await rssOf(api.pid);
     const imports = await importRuns(serverUrl, work);
@@ -181,6 +169,41 @@ async function uncachedDeepPages(base: string, pages: number, size: string): Pro
     target: 'p50 < 150 ms',
     note: `p50 ${result.p50} ms`,
   };
+}
+
+const loadOnce = (load: Load) => runLoad({ ...load, connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
+
+/** A scenario loaded in turns with others; `record: false`: a companion, loaded only to compare with. */
+interface Turn {
+  scenario: string;
+  load: Load;
+  extra?: Partial<Row>;
+  record?: boolean;
+}
+
+/**
+ * Loads each turn's scenario and its ceiling in turns (a, a's ceiling, b, b's ceiling, a, ...), so
+ * a machine busier for a while weighs on all alike. A ceiling records the API's answer after the
+ * API's first run, as a client then gets it (the wrong-password scenario's 429).
+ */
+async function inTurns(turns: Turn[], work: string): Promise<Row[]> {
+  const ceilings: ({ url: string; stop: () => Promise<void> } | undefined)[] = [];
+  const api = turns.map((): LoadResult[] => []);
+  const bare = turns.map((): LoadResult[] => []);
+  try {
+    for (let run = 0; run < settings.runs; run++) {
+      for (const [i, turn] of turns.entries()) {
+        if (run === 0) log(turn.scenario);
+        api[i]!.push(await loadOnce(turn.load));
+        if (turn.load.method === 'POST' || turn.record === false) continue;
+        ceilings[i] ??= await startCeiling(turn.load, work);
+        bare[i]!.push(await loadOnce({ ...turn.load, url: ceilings[i]!.url }));
+      }
+    }
+  } finally {
+    for (const ceiling of ceilings) await ceiling?.stop();
+  }
+  return turns.map((turn, i) => ({ scenario: turn.scenario, result: meanOf(api[i]!), ...(bare[i]!.length > 0 ? { ceiling: meanOf(bare[i]!) } : {}), ...turn.extra }));
 }
 
 /** Several runs of one scenario as one: mean rate and percentiles, status codes and errors summed. */

@@ -83,17 +83,19 @@ async function buildingPasswordFiles(dir: string): Promise<Map<string, PasswordF
   return seen;
 }
 
-/** Connects with the kept password; answers the server's shared_buffers. */
-async function canEnter(dir: string, port: number): Promise<string> {
+/** Connects with the kept password and asks `sql`. */
+async function ask<T>(dir: string, port: number, sql: string): Promise<T[]> {
   const password = (await readFile(`${dir}.password`, 'utf8')).trim();
   const client = new Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'starter' });
   await client.connect();
   try {
-    return (await client.query<{ shared_buffers: string }>('SHOW shared_buffers')).rows[0]!.shared_buffers;
+    return (await client.query(sql)).rows as T[];
   } finally {
     await client.end();
   }
 }
+const canEnter = async (dir: string, port: number) => void (await ask(dir, port, 'SELECT 1'));
+const sharedBuffers = async (dir: string, port: number) => (await ask<{ shared_buffers: string }>(dir, port, 'SHOW shared_buffers'))[0]!.shared_buffers;
 
 describe('startEmbeddedPostgres', () => {
   test('when a cluster is made, then the kept password is in no file but its own and a private one (600) in the building folder, and the cluster answers to it', async () => {
@@ -120,7 +122,8 @@ describe('startEmbeddedPostgres', () => {
       expect(existsSync(path.join(dir, 'PG_VERSION'))).toBe(true);
       expect(await initFolders(dir)).toEqual([]);
       expect(await strayCopies(root, dir, password)).toEqual([]);
-      expect(await canEnter(dir, port)).toBe('256MB'); // not PostgreSQL's 128MB: a million codes stay in its buffers
+      await canEnter(dir, port);
+      expect(await sharedBuffers(dir, port)).toBe('256MB'); // not PostgreSQL's 128MB: a million codes stay in its buffers
     } finally {
       await cluster.stop();
     }
