@@ -95,16 +95,23 @@ describe('relevance, the order of a search', () => {
     expect(walked.slice(0, 8)).toEqual(['W21', 'W18', 'W15', 'W12', 'W9', 'W6', 'W3', 'W0']);
   });
 
-  /** readMatching's answer for a page of 8, and whether it counted with the window (past the cap). */
+  /**
+   * readMatching's answer for a page of 8; whether it counted with the window (past the cap); how
+   * many rows the ranking statement answered and how many statements ran.
+   */
   async function readWatched(spec: ListSpec, offset: number, cap?: number) {
     const statements: string[] = [];
-    const listen = (query: { sql: string }) => statements.push(query.sql);
-    sample.db.on('query', listen);
+    let rankedRows: number | undefined;
+    const sent = (query: { sql: string }) => statements.push(query.sql);
+    const answered = (response: { rows?: unknown[] }, query: { sql: string }) => {
+      if (query.sql.includes('array_agg(id)')) rankedRows = response.rows?.length;
+    };
+    sample.db.on('query', sent).on('query-response', answered);
     try {
       const found = await readMatching(sample.db, spec, 8, { offset }, cap);
-      return { found, windowed: statements.some((sql) => sql.includes('count(*) OVER ()')) };
+      return { found, windowed: statements.some((sql) => sql.includes('count(*) OVER ()')), rankedRows, statements: statements.length };
     } finally {
-      sample.db.removeListener('query', listen);
+      sample.db.removeListener('query', sent).removeListener('query-response', answered);
     }
   }
 
@@ -112,10 +119,13 @@ describe('relevance, the order of a search', () => {
     const spec = parseListQuery({ q: 'walk' }).spec; // 23 matches
     for (const offset of [0, 8, 16, 40]) {
       const held = await readWatched(spec, offset);
-      expect([offset, held.windowed, held.found.state.total]).toEqual([offset, false, 23]);
+      // Past the last row too, the ranking statement's one row (no code) carries the total: no second statement.
+      expect([offset, held.windowed, held.found.state.total, held.statements]).toEqual([offset, false, 23, 1]);
       for (const cap of [5, 22, 23]) {
         const capped = await readWatched(spec, offset, cap);
         expect([offset, cap, capped.windowed, capped.found.state.total, capped.found.rows]).toEqual([offset, cap, cap < 23, 23, held.found.rows]);
+        // Past the cap nothing is ranked: one row, carrying the count alone.
+        if (cap < 23) expect([offset, cap, capped.rankedRows]).toEqual([offset, cap, 1]);
       }
     }
   });

@@ -87,7 +87,8 @@ const byRelevance = (order: OrderKey[]) => order[0]?.column === 'relevance';
 /**
  * A page and its total (of the rows that match) in one statement; unfiltered, the total is the state row's.
  * A search page by number counts in the scan that ranks its rows (a common word is one pass over
- * its matches, not two); a page past the last one has no row to carry that count, so it asks again.
+ * its matches, not two), even past its last row; the window count of other orders has no row to
+ * carry it there, so that page asks again.
  */
 export async function readMatching(
   db: Database,
@@ -104,11 +105,11 @@ export async function readMatching(
   }
   if (spec.search && 'offset' in position) {
     const ranked = byRelevance(order) ? await withState(db, rankedPage(db, spec, limit, position.offset, rankedMatchesCap), order, 'window') : undefined;
-    // Past the cap, the window count, which spills to disk instead of growing in memory (a page
-    // past its last row, the count below): a second pass, the price of bounded memory.
+    // Past the cap, the window count, which spills to disk instead of growing in memory: a second
+    // pass, the price of bounded memory.
     const windowed = () => withState(db, findMatching(db, spec, limit, position).select(db.raw('count(*) OVER () AS matched')), order, 'window');
     const found = ranked && ranked.state.total <= rankedMatchesCap ? ranked : await windowed();
-    if (found.rows.length > 0 || position.offset === 0) return found;
+    if (found.rows.length > 0 || position.offset === 0 || found === ranked) return found;
   }
   return withState(db, findMatching(db, spec, limit, position), order, filtered ? countQuery(db, spec).toSQL() : undefined);
 }
