@@ -95,9 +95,13 @@ fi
 step "1. deploy from scratch"
 scripts/removeSwarm.sh --delete-data >/dev/null 2>&1
 rm -f "$swarm_env"
+# One secret from .env: it must be kept in .env.swarm (step 3 deploys without it in .env).
+(umask 077 && printf 'POSTGRES_PASSWORD=from-dotenv-first-deploy\n' >.env)
 started=$SECONDS
 scripts/deploySwarm.sh >/tmp/starter-swarm-deploy.log 2>&1 || tail -40 /tmp/starter-swarm-deploy.log
 echo "deploySwarm.sh took $((SECONDS - started))s"
+rm -f .env
+check "a secret's value taken from .env is kept in .env.swarm" equals "$(sed -n 's/^POSTGRES_PASSWORD=//p' "$swarm_env")" from-dotenv-first-deploy
 check "3 of 3 API replicas are running and healthy" equals "$(running_tasks api)" 3
 check "  ... and the proxy reaches all 3" equals "$(replicas_behind_proxy 9)" 3
 check "the generated secrets are in .env.swarm, mode 600" equals "$(stat -c %a "$swarm_env")" 600
@@ -139,7 +143,7 @@ load_start s3
 scripts/deploySwarm.sh >/tmp/starter-swarm-deploy.log 2>&1 || tail -40 /tmp/starter-swarm-deploy.log
 load_stop
 rm -f .env
-check "passwords startStack.sh wrote into .env meanwhile do not stop the deploy (.env.swarm's win)" bash -c '! grep -q "holds another value" /tmp/starter-swarm-deploy.log'
+check "passwords startStack.sh wrote into .env meanwhile, or one gone from it, do not stop the deploy (.env.swarm's win)" bash -c '! grep -q "holds another value" /tmp/starter-swarm-deploy.log'
 check "the API runs a new tag" bash -c '[[ $1 != "$2" && $(docker service ps --filter desired-state=running --format "{{.Image}}" "$3" | sort -u) == "$2" ]]' _ "$before" "$(api_image)" "${stack}_api"
 check "  zero failed requests" equals "$(count failures)" 0
 check "  every acknowledged write reads back" equals "$(count lost)" 0

@@ -99,6 +99,13 @@ ensure_secret redis_conf "requirepass $redis_password"
 ensure_secret redis_url "redis://:$(percent_encoded "$redis_password")@redis:6379"
 ensure_secret token_secret "$(secret_value TOKEN_SECRET token_secret)"
 ensure_secret admin_password "$admin_password"
+# A secret made from .env's value is kept in .env.swarm too: .env may change or go later
+# (startStack.sh writes its own passwords there). One from the environment stays off the disk.
+for name in SWARM_SECRET_SALT ADMIN_PASSWORD API_DB_PASSWORD REDIS_PASSWORD POSTGRES_PASSWORD TOKEN_SECRET; do
+  [[ -z ${!name:-} && -z $(swarm_env_value "$name") && -n $(env_file_value "$name") ]] || continue
+  (umask 077 && printf '# %s, taken from .env by deploySwarm.sh on %s\n%s=%s\n' "$name" "$(date -u +%FT%TZ)" "$name" "$(env_file_value "$name")" >>"$swarm_env")
+  log "kept .env's $name in $swarm_env: the stack's secret is made with it"
+done
 
 # --- deploy -----------------------------------------------------------------------------------
 # docker stack deploy reads the environment only: the stack file's settings set in .env go there too.
