@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/swarmlib.sh"
 require_swarm
 command -v curl >/dev/null || die "curl is missing (the proxy is checked with it): install it (e.g. apt-get install curl), then run this again"
 
-# --- secrets: the environment, then .env.swarm, then .env; else generated into .env.swarm ------
+# --- secrets: the environment, then .env.swarm, then .env (copied to .env.swarm); else generated there
 # .env.swarm comes before .env: startStack.sh generates its own passwords into .env, and those must
 # not replace the ones this stack's secrets were made with.
 swarm_env_value() { [[ -f $swarm_env ]] && sed -n "s/^$1=//p" "$swarm_env" | tail -n 1 || true; }

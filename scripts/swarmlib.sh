@@ -7,7 +7,7 @@ stack=$(setting SWARM_STACK starter-swarm)
 swarm_port=$(setting SWARM_PORT 5000)
 readonly stack swarm_port
 readonly stack_file=$repo_root/docker-stack.yml
-# Generated secrets, git-ignored and kept out of build contexts (.env.*), mode 600.
+# The secrets' values (generated, or copied from .env), git-ignored and kept out of build contexts (.env.*), mode 600.
 readonly swarm_env=$repo_root/.env.swarm
 readonly max_api_replicas=20 # HAProxy's server-template (services/proxy/haproxy.cfg) has this many slots
 
