@@ -31,6 +31,8 @@ check() { # description, then a command that must succeed
 equals() { [[ $1 == "$2" ]] || { printf '   expected: %s\n   got:      %s\n' "$2" "$1"; return 1; }; }
 status_of() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 seconds_since() { echo $(($(date +%s) - $1)); }
+# The API container's address on the stack's network, read each time: a restart may change it.
+api_address() { docker inspect --format '{{(index .NetworkSettings.Networks "starter_default").IPAddress}}' starter-api; }
 # Containers compose made for the project. Images compose builds carry its project label, so a
 # container started from starter/postgres by other means (the tests' testcontainers) has it too;
 # only compose's own containers also have the one-off label.
@@ -153,10 +155,8 @@ check "150 connections held at once from the host are all served" equals "$held_
 step "the API's database role"
 psql_admin() { docker exec starter-postgres sh -c 'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" --no-psqlrc -Atc "$1"' _ "$1"; }
 api_roles() { # the role and rolsuper of every connection the API container holds
-  local ip
-  ip=$(docker inspect --format '{{(index .NetworkSettings.Networks "starter_default").IPAddress}}' starter-api)
   psql_admin "select distinct a.usename || ' ' || r.rolsuper from pg_stat_activity a join pg_roles r on r.rolname = a.usename
-    where a.client_addr = '$ip'"
+    where a.client_addr = '$(api_address)'"
 }
 check "the API connects as starter_api, not a superuser" equals "$(api_roles)" "starter_api false"
 owners() { psql_admin "select string_agg(distinct pg_get_userbyid(relowner), ',') from pg_class where relnamespace = 'public'::regnamespace"; }
@@ -223,7 +223,7 @@ check "DELETE is 204" equals "$(status_of -u admin:admin -X DELETE "$api/E2E2")"
 check "the deleted code is gone" equals "$(status_of -u admin:admin "$api/E2E2")" 404
 
 step "metrics: on the stack's network at 9464, not published"
-metrics_at="$(docker inspect --format '{{(index .NetworkSettings.Networks "starter_default").IPAddress}}' starter-api):9464"
+metrics_at="$(api_address):9464"
 check "the metrics port is published nowhere on the host" bash -c '! docker port starter-api | grep -q "^9464/"'
 check "  ... and the published API port does not serve them" equals "$(status_of http://localhost:5000/metrics)" 404
 check "GET /metrics at the container's address ($metrics_at) passes promtool check metrics" \
@@ -369,9 +369,7 @@ check "  ... and changed nothing" equals "$(curl -s -u admin:admin "$api/" | jq 
 scripts/resetdb.sh --yes
 check "after resetdb.sh --yes the table is empty" equals "$(curl -s -u admin:admin "$api/" | jq .meta.total)" 0
 import_counter() { # the container's address now: the steps since the metrics step made it again
-  local at
-  at=$(docker inspect --format '{{(index .NetworkSettings.Networks "starter_default").IPAddress}}' starter-api)
-  curl -sf "http://$at:9464/metrics" | awk -v name="$1{format=\"sql\"}" '$1 == name { print $2 }'
+  curl -sf "http://$(api_address):9464/metrics" | awk -v name="$1{format=\"sql\"}" '$1 == name { print $2 }'
 }
 imports_before=$(import_counter starter_imports_total)
 rows_before=$(import_counter starter_import_rows_total)

@@ -102,8 +102,9 @@ ensure_secret admin_password "$admin_password"
 # A secret made from .env's value is kept in .env.swarm too: .env may change or go later
 # (startStack.sh writes its own passwords there). One from the environment stays off the disk.
 for name in SWARM_SECRET_SALT ADMIN_PASSWORD API_DB_PASSWORD REDIS_PASSWORD POSTGRES_PASSWORD TOKEN_SECRET; do
-  [[ -z ${!name:-} && -z $(swarm_env_value "$name") && -n $(env_file_value "$name") ]] || continue
-  (umask 077 && printf '# %s, taken from .env by deploySwarm.sh on %s\n%s=%s\n' "$name" "$(date -u +%FT%TZ)" "$name" "$(env_file_value "$name")" >>"$swarm_env")
+  value=$(env_file_value "$name")
+  [[ -z ${!name:-} && -z $(swarm_env_value "$name") && -n $value ]] || continue
+  (umask 077 && printf '# %s, taken from .env by deploySwarm.sh on %s\n%s=%s\n' "$name" "$(date -u +%FT%TZ)" "$name" "$value" >>"$swarm_env")
   log "kept .env's $name in $swarm_env: the stack's secret is made with it"
 done
 

@@ -5,12 +5,10 @@ import { copyRows } from './import/copy';
 import { csvRows } from './import/csvRows';
 import { recordImport } from './import/importLog';
 import { restoreIndexes, setIndexesAside } from './import/indexesAside';
-import { ImportError, type SourceRow } from './import/sourceRow';
+import { ImportError, type ImportFormat, type SourceRow } from './import/sourceRow';
 import { sqlRows } from './import/sqlRows';
 
-export { ImportError } from './import/sourceRow';
-
-export type ImportFormat = 'sql' | 'csv';
+export { ImportError, type ImportFormat } from './import/sourceRow';
 export type OnConflict = 'error' | 'skip' | 'update';
 
 export interface ImportOptions {

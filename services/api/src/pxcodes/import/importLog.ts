@@ -1,9 +1,8 @@
 import type { Knex } from 'knex';
-
-export type ImportLogFormat = 'csv' | 'sql';
+import type { ImportFormat } from './sourceRow';
 
 /** Records a committed import, in its own transaction: a rolled back import leaves no row. */
-export async function recordImport(trx: Knex.Transaction, format: ImportLogFormat, rowsRead: number, rowsWritten: number): Promise<void> {
+export async function recordImport(trx: Knex.Transaction, format: ImportFormat, rowsRead: number, rowsWritten: number): Promise<void> {
   // Imports take their ids one after another, each after the one before committed (the state row is
   // locked until then), so a reader that counts past the last id it saw misses none.
   await trx.raw('SELECT FROM starter_pxcodes_state FOR UPDATE');
@@ -14,7 +13,7 @@ export interface ImportsSince {
   /** The tables' epoch (starter_pxcodes_state's): another one when resetdb made them again (ids start over); a restore keeps it. */
   epoch: string;
   lastId: number;
-  byFormat: { format: ImportLogFormat; imports: number; rowsWritten: number }[];
+  byFormat: { format: ImportFormat; imports: number; rowsWritten: number }[];
 }
 
 /** The imports recorded after `afterId` (rows only ever come after), by format. */
@@ -24,7 +23,7 @@ export async function readImportsSince(db: Knex, afterId: number): Promise<Impor
        FROM (SELECT 1) AS always LEFT JOIN starter_imports ON id > ? GROUP BY format`,
     [afterId],
   );
-  const rows = result.rows as { epoch: string; format: ImportLogFormat | null; imports: string; rows_written: string | null; last_id: string | null }[];
+  const rows = result.rows as { epoch: string; format: ImportFormat | null; imports: string; rows_written: string | null; last_id: string | null }[];
   const found = rows.filter((row) => row.format !== null);
   return {
     epoch: rows[0]!.epoch,

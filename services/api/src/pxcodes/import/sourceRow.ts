@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { describeZodError } from '../../errors';
 import { procedureSchema, pxcodeSchema, type NewPxcode } from '../schema';
 
+/** The two file formats an import reads: the seed's INSERT statements, or pxcode,procedure CSV. */
+export type ImportFormat = 'sql' | 'csv';
+
 /** A line the import cannot take: the whole import stops, naming it. */
 export class ImportError extends Error {
   override name = 'ImportError';
